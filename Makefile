@@ -1,0 +1,30 @@
+# Two commands matter: `make run` (sandbox gateway on :8000) and `make test`.
+# Each sets itself up: virtualenv, pinned requirements, migrations.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+TEST_DATABASE_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
+export TEST_DATABASE_URL
+
+.PHONY: run test lint format
+
+$(STAMP): requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $(STAMP)
+
+run: $(STAMP)
+	@PATH="$(CURDIR)/$(BIN):$$PATH" ./scripts/run-sandbox.sh
+
+test: $(STAMP) lint
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .

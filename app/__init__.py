@@ -1,0 +1,88 @@
+"""The application factory."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask
+
+from app import api as blueprints
+from app import cli, requests
+from app.config import Settings, load_settings
+from app.errors import register_error_handlers
+from app.extensions import api, db, migrate
+from app.logs import configure_logging
+from app.providers.aliyun import AliyunProvider
+
+MIGRATIONS = str(Path(__file__).resolve().parent.parent / "migrations")
+
+API_SPEC = {
+    "API_TITLE": "Privacy-number gateway",
+    "API_VERSION": "v1",
+    "OPENAPI_VERSION": "3.0.3",
+    "OPENAPI_URL_PREFIX": "/",
+    "OPENAPI_JSON_PATH": "openapi.json",
+    "OPENAPI_SWAGGER_UI_PATH": "/docs",
+    "OPENAPI_SWAGGER_UI_URL": "https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
+    "API_SPEC_OPTIONS": {
+        "info": {
+            "description": "Masks phone numbers through Alibaba Cloud Phone Number Protection "
+            "(Dyplsapi AXB/AXN). Errors are RFC 9457 problem+json."
+        },
+        "components": {
+            "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}},
+        },
+        "security": [{"bearerAuth": []}],
+    },
+}
+
+
+def _sqlite_path(url: str) -> str:
+    """Relative SQLite paths mean the working directory, as the contract's default says."""
+    prefix = "sqlite:///"
+    if not url.startswith(prefix) or url.startswith(prefix + "/") or url.endswith(":memory:"):
+        return url
+    path = Path(url[len(prefix) :]).resolve()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return prefix + str(path)
+
+
+def _database_options(settings: Settings) -> dict:
+    if settings.database_url.startswith("sqlite"):
+        return {}
+    return {
+        "pool_pre_ping": True,
+        "pool_size": settings.db_pool_size,
+        "max_overflow": 10,
+        "pool_timeout": 5,
+        "connect_args": {
+            "connect_timeout": 3,
+            "options": f"-c statement_timeout={settings.db_statement_timeout_ms}",
+        },
+    }
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    """Build the gateway; `settings` overrides the environment (tests pass their own)."""
+    settings = settings or load_settings()
+    app = Flask(__name__)
+    app.config.update(
+        API_SPEC,
+        SQLALCHEMY_DATABASE_URI=_sqlite_path(settings.database_url),
+        SQLALCHEMY_ENGINE_OPTIONS=_database_options(settings),
+        GATEWAY_SETTINGS=settings,
+    )
+    configure_logging(
+        settings.log_level,
+        settings.log_format,
+        (settings.access_key_id, settings.access_key_secret),
+    )
+    db.init_app(app)
+    migrate.init_app(app, db, directory=MIGRATIONS)
+    api.init_app(app)
+    register_error_handlers(app)
+    requests.install(app)
+    blueprints.register(app)
+    cli.register(app)
+    app.extensions["dypls"] = AliyunProvider(settings)
+    return app

@@ -1,0 +1,97 @@
+"""/v1/bindings: parse, authorise, call one service function, render."""
+
+from __future__ import annotations
+
+import uuid
+
+from flask import url_for
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from app.auth import current_actor, requires
+from app.schemas.bindings import (
+    BindingCreateSchema,
+    BindingRefreshArgsSchema,
+    BindingSchema,
+    BindingUpdateSchema,
+    CallStatusArgsSchema,
+    CallStatusSchema,
+)
+from app.schemas.events import EventListSchema
+from app.schemas.problem import ProblemSchema
+from app.services import bindings
+from app.services.clients import AUDIT, READ, WRITE
+
+blp = Blueprint("bindings", __name__, url_prefix="/v1/bindings", description="Number bindings")
+
+PROBLEM = {"schema": ProblemSchema, "content_type": "application/problem+json"}
+COMMON_ERRORS = (401, 403, 404, 422)
+UPSTREAM_ERRORS = (409, 429, 502, 503, 504)
+
+
+def _problems(*statuses: int):
+    def decorate(view):
+        for status in statuses:
+            view = blp.alt_response(status, **PROBLEM)(view)
+        return view
+
+    return decorate
+
+
+@blp.route("")
+class BindingCollection(MethodView):
+    @requires(WRITE)
+    @blp.arguments(BindingCreateSchema)
+    @blp.response(201, BindingSchema, headers={"Location": {"schema": {"type": "string"}}})
+    @_problems(400, *COMMON_ERRORS, *UPSTREAM_ERRORS)
+    def post(self, data):
+        """Bind A (and B) to a virtual number X"""
+        binding = bindings.create(current_actor(), data)
+        return binding, 201, {"Location": url_for("bindings.BindingItem", binding_id=binding.id)}
+
+
+@blp.route("/<uuid:binding_id>")
+class BindingItem(MethodView):
+    @requires(READ, AUDIT)
+    @blp.arguments(BindingRefreshArgsSchema, location="query")
+    @blp.response(200, BindingSchema)
+    @_problems(*COMMON_ERRORS, *UPSTREAM_ERRORS)
+    def get(self, args, binding_id: uuid.UUID):
+        """Read a binding (refresh=true asks Alibaba and reconciles)"""
+        return bindings.get(current_actor(), binding_id, refresh=args["refresh"])
+
+    @requires(WRITE)
+    @blp.arguments(BindingUpdateSchema)
+    @blp.response(200, BindingSchema)
+    @_problems(400, *COMMON_ERRORS, *UPSTREAM_ERRORS)
+    def patch(self, data, binding_id: uuid.UUID):
+        """Change A, B, the expiry or the call restriction (one per request)"""
+        return bindings.update(current_actor(), binding_id, data)
+
+    @requires(WRITE)
+    @blp.response(200, BindingSchema)
+    @_problems(*COMMON_ERRORS, *UPSTREAM_ERRORS)
+    def delete(self, binding_id: uuid.UUID):
+        """Unbind (idempotent)"""
+        return bindings.unbind(current_actor(), binding_id)
+
+
+@blp.route("/<uuid:binding_id>/call-status")
+class CallStatus(MethodView):
+    @requires(READ, AUDIT)
+    @blp.arguments(CallStatusArgsSchema, location="query")
+    @blp.response(200, CallStatusSchema)
+    @_problems(*COMMON_ERRORS, *UPSTREAM_ERRORS)
+    def get(self, args, binding_id: uuid.UUID):
+        """What to dial now (QueryCallStatus), including the degrade to the real number"""
+        return bindings.call_status(current_actor(), binding_id, args["caller"])
+
+
+@blp.route("/<uuid:binding_id>/events")
+class BindingEvents(MethodView):
+    @requires(READ, AUDIT)
+    @blp.response(200, EventListSchema)
+    @_problems(*COMMON_ERRORS)
+    def get(self, binding_id: uuid.UUID):
+        """The binding's event timeline, oldest first"""
+        return {"items": bindings.events(current_actor(), binding_id)}

@@ -1,0 +1,167 @@
+"""Settings read once from the environment and validated before the app serves anything.
+
+Every problem is reported as one line naming the variable, so that a misconfigured
+deployment fails at start-up instead of on the first trip of the morning.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from environs import Env, EnvError
+
+DEFAULT_DATABASE_URL = "sqlite:///instance/gateway.db"
+PRODUCTION_ENDPOINT = "https://dyplsapi.aliyuncs.com"
+SANDBOX_ENDPOINT = "http://127.0.0.1:9000"
+LOG_FORMATS = ("json", "text")
+
+
+class ConfigError(Exception):
+    """A configuration variable is missing or invalid; the message names it."""
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    """Where the Dyplsapi upstream lives, split the way the SDK wants it."""
+
+    scheme: str
+    host: str
+    port: int | None
+
+    @property
+    def netloc(self) -> str:
+        return self.host if self.port is None else f"{self.host}:{self.port}"
+
+    @property
+    def is_loopback(self) -> bool:
+        if self.host == "localhost":
+            return True
+        try:
+            return ipaddress.ip_address(self.host).is_loopback
+        except ValueError:
+            return False
+
+    def __str__(self) -> str:
+        return f"{self.scheme}://{self.netloc}"
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything the gateway reads from its environment, already validated."""
+
+    database_url: str = DEFAULT_DATABASE_URL
+    audit_database_url: str | None = None
+    access_key_id: str = field(default="", repr=False)
+    access_key_secret: str = field(default="", repr=False)
+    region_id: str = "cn-hangzhou"
+    endpoint: Endpoint = field(default_factory=lambda: parse_endpoint(PRODUCTION_ENDPOINT))
+    connect_timeout: float = 3.0
+    read_timeout: float = 10.0
+    upstream_pool_size: int = 32
+    sandbox: bool = False
+    db_statement_timeout_ms: int = 5000
+    db_pool_size: int = 20
+    ratelimit_storage_uri: str = "memory://"
+    log_level: int = logging.INFO
+    log_format: str = "json"
+
+    @property
+    def audit_url(self) -> str:
+        return self.audit_database_url or self.database_url
+
+    def with_overrides(self, **changes: object) -> Settings:
+        return replace(self, **changes)
+
+
+def parse_endpoint(value: str, variable: str = "DYPLS_ENDPOINT") -> Endpoint:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(
+            f"{variable} must look like https://host or http://host:port, got {value!r}"
+        )
+    if parts.path not in ("", "/") or parts.query:
+        raise ConfigError(f"{variable} must not carry a path or query, got {value!r}")
+    try:
+        port = parts.port
+    except ValueError as exc:
+        raise ConfigError(f"{variable} has an invalid port: {value!r}") from exc
+    return Endpoint(parts.scheme, parts.hostname, port)
+
+
+def _secret(env: Env, name: str) -> str:
+    """A secret from NAME or from the file named by NAME_FILE (Docker/K8s secrets)."""
+    path = env.str(f"{name}_FILE", None)
+    if path:
+        try:
+            return Path(path).read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise ConfigError(f"{name}_FILE points at an unreadable file: {exc.strerror}") from exc
+    return env.str(name, "").strip()
+
+
+def _sandbox_credentials() -> tuple[str, str]:
+    from emulator import SANDBOX_ACCESS_KEY_ID, SANDBOX_ACCESS_KEY_SECRET
+
+    return SANDBOX_ACCESS_KEY_ID, SANDBOX_ACCESS_KEY_SECRET
+
+
+def load_settings() -> Settings:
+    """Read and validate the environment; raise ConfigError naming the culprit."""
+    try:
+        return _read(Env(eager=True, expand_vars=False))
+    except EnvError as exc:
+        raise ConfigError(str(exc)) from exc
+
+
+def _read(env: Env) -> Settings:
+    sandbox = env.bool("GATEWAY_SANDBOX", False)
+    key_id = _secret(env, "ALIYUN_ACCESS_KEY_ID")
+    key_secret = _secret(env, "ALIYUN_ACCESS_KEY_SECRET")
+    if sandbox and not (key_id or key_secret):
+        key_id, key_secret = _sandbox_credentials()
+    for name, value in (("ALIYUN_ACCESS_KEY_ID", key_id), ("ALIYUN_ACCESS_KEY_SECRET", key_secret)):
+        if not value:
+            raise ConfigError(
+                f"{name} is required (or {name}_FILE; GATEWAY_SANDBOX=1 for the emulator)"
+            )
+
+    default_endpoint = SANDBOX_ENDPOINT if sandbox else PRODUCTION_ENDPOINT
+    log_format = env.str("LOG_FORMAT", "json").lower()
+    if log_format not in LOG_FORMATS:
+        raise ConfigError(f"LOG_FORMAT must be one of {', '.join(LOG_FORMATS)}, got {log_format!r}")
+
+    settings = Settings(
+        database_url=env.str("DATABASE_URL", DEFAULT_DATABASE_URL),
+        audit_database_url=env.str("AUDIT_DATABASE_URL", None) or None,
+        access_key_id=key_id,
+        access_key_secret=key_secret,
+        region_id=env.str("ALIYUN_REGION_ID", "cn-hangzhou"),
+        endpoint=parse_endpoint(env.str("DYPLS_ENDPOINT", default_endpoint)),
+        connect_timeout=env.float("DYPLS_CONNECT_TIMEOUT", 3.0),
+        read_timeout=env.float("DYPLS_READ_TIMEOUT", 10.0),
+        upstream_pool_size=env.int("DYPLS_POOL_SIZE", 32),
+        sandbox=sandbox,
+        db_statement_timeout_ms=env.int("DB_STATEMENT_TIMEOUT_MS", 5000),
+        db_pool_size=env.int("DB_POOL_SIZE", 20),
+        ratelimit_storage_uri=env.str("RATELIMIT_STORAGE_URI", "memory://"),
+        log_level=env.log_level("LOG_LEVEL", "INFO"),
+        log_format=log_format,
+    )
+    _check_positive(settings)
+    return settings
+
+
+def _check_positive(settings: Settings) -> None:
+    for name, value in (
+        ("DYPLS_CONNECT_TIMEOUT", settings.connect_timeout),
+        ("DYPLS_READ_TIMEOUT", settings.read_timeout),
+        ("DYPLS_POOL_SIZE", settings.upstream_pool_size),
+        ("DB_STATEMENT_TIMEOUT_MS", settings.db_statement_timeout_ms),
+        ("DB_POOL_SIZE", settings.db_pool_size),
+    ):
+        if value <= 0:
+            raise ConfigError(f"{name} must be positive, got {value}")

@@ -1,0 +1,86 @@
+"""Logging: one JSON (or text) line per record, phone numbers masked, secrets redacted.
+
+Scrubbing happens on the formatted line, so it covers messages, arguments,
+extras and tracebacks alike, whoever logged them.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import sys
+from datetime import UTC, datetime
+
+MOBILE = re.compile(r"(?<![0-9A-Za-z])(?:\+?86)?(1[3-9]\d)\d{4}(\d{4})(?![0-9A-Za-z])")
+LANDLINE = re.compile(r"(?<![0-9A-Za-z])(0\d{2,3})\d{3,4}(\d{4})(?![0-9A-Za-z])")
+TOKEN = re.compile(r"pgw_[A-Za-z0-9_\-]{8,}")
+BEARER = re.compile(r"(?i)(bearer\s+)\S+")
+EXTRA_FIELDS = (
+    "request_id",
+    "client",
+    "method",
+    "route",
+    "status",
+    "latency_ms",
+    "upstream_action",
+    "upstream_code",
+    "upstream_request_id",
+)
+
+
+class Scrubber:
+    """Masks phone numbers (138****8000) and removes known secrets from a log line."""
+
+    def __init__(self, secrets: tuple[str, ...] = ()) -> None:
+        self.secrets = tuple(s for s in secrets if s)
+
+    def __call__(self, line: str) -> str:
+        for secret in self.secrets:
+            line = line.replace(secret, "[redacted]")
+        line = TOKEN.sub("pgw_[redacted]", line)
+        line = BEARER.sub(r"\1[redacted]", line)
+        line = MOBILE.sub(r"\1****\2", line)
+        return LANDLINE.sub(r"\1****\2", line)
+
+
+class JsonFormatter(logging.Formatter):
+    def __init__(self, scrub: Scrubber) -> None:
+        super().__init__()
+        self.scrub = scrub
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "msg": record.getMessage(),
+        }
+        entry.update({k: getattr(record, k) for k in EXTRA_FIELDS if hasattr(record, k)})
+        if record.exc_info:
+            entry["exc"] = self.formatException(record.exc_info)
+        return self.scrub(json.dumps(entry, ensure_ascii=False, default=str))
+
+
+class TextFormatter(logging.Formatter):
+    def __init__(self, scrub: Scrubber) -> None:
+        super().__init__("%(asctime)s %(levelname)s %(name)s %(message)s")
+        self.scrub = scrub
+
+    def format(self, record: logging.LogRecord) -> str:
+        extras = " ".join(f"{k}={getattr(record, k)}" for k in EXTRA_FIELDS if hasattr(record, k))
+        return self.scrub(f"{super().format(record)} {extras}".rstrip())
+
+
+def configure_logging(level: int, fmt: str, secrets: tuple[str, ...]) -> None:
+    """Route every logger through one scrubbing handler on stderr."""
+    scrub = Scrubber(secrets)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter(scrub) if fmt == "json" else TextFormatter(scrub))
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        if getattr(old, "_gateway", False):
+            root.removeHandler(old)
+    handler._gateway = True  # type: ignore[attr-defined]
+    root.addHandler(handler)
+    root.setLevel(level)

@@ -1,0 +1,201 @@
+"""The only module that imports the Alibaba SDK.
+
+It turns typed requests into SDK calls against `DYPLS_ENDPOINT`, and every answer
+— OK, a business code in an HTTP 200 body, a platform error, a timeout — into an
+`Attempt`: what was called, what came back, and the gateway error if it failed.
+Services record every attempt before they act on it, so nothing is called
+without leaving an event.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from aliyunsdkcore.acs_exception.exceptions import ClientException, ServerException
+from aliyunsdkcore.client import AcsClient
+from aliyunsdkcore.request import CommonRequest, RpcRequest
+from aliyunsdkdyplsapi.request.v20170525.BindAxbRequest import BindAxbRequest
+from aliyunsdkdyplsapi.request.v20170525.BindAxnRequest import BindAxnRequest
+from aliyunsdkdyplsapi.request.v20170525.QuerySubscriptionDetailRequest import (
+    QuerySubscriptionDetailRequest,
+)
+from aliyunsdkdyplsapi.request.v20170525.UnbindSubscriptionRequest import (
+    UnbindSubscriptionRequest,
+)
+from aliyunsdkdyplsapi.request.v20170525.UpdateSubscriptionRequest import (
+    UpdateSubscriptionRequest,
+)
+
+from app.config import Settings
+from app.errors import GatewayError, UpstreamFailed, UpstreamInfo, UpstreamTimeout
+from app.providers.attempt import Attempt
+from app.providers.codes import error_for
+from app.providers.types import (
+    BindRequest,
+    Bound,
+    CallStatus,
+    Params,
+    SubscriptionDetail,
+    SubscriptionRef,
+    UpdateRequest,
+    UpstreamCall,
+    call_status_params,
+    detail_params,
+    from_china_time,
+    unbind_params,
+)
+
+API_VERSION = "2017-05-25"
+PRODUCT = "Dyplsapi"
+UNKNOWN_API = "InvalidApi.NotFound"
+
+
+def _silence_sdk_logging() -> None:
+    """The SDK logs failing URLs, which carry the AccessKeyId and phone numbers."""
+    for name in ("aliyunsdkcore", "aliyunsdkcore.client", "aliyunsdkcore.http.http_response"):
+        logger = logging.getLogger(name)
+        logger.disabled = True
+        logger.propagate = False
+
+
+class AliyunProvider:
+    """One thread-safe AcsClient per process, its connection pool sized to the threads."""
+
+    def __init__(self, settings: Settings) -> None:
+        _silence_sdk_logging()
+        endpoint = settings.endpoint
+        self._netloc = endpoint.netloc
+        self._scheme = endpoint.scheme
+        self._access_key_id = settings.access_key_id
+        self._client = AcsClient(
+            settings.access_key_id,
+            settings.access_key_secret,
+            settings.region_id,
+            auto_retry=False,
+            connect_timeout=settings.connect_timeout,
+            timeout=settings.read_timeout,
+            pool_size=settings.upstream_pool_size,
+            proxy={"http": None, "https": None} if endpoint.is_loopback else None,
+        )
+
+    def bind(self, request: BindRequest) -> Attempt[Bound]:
+        sdk_request = BindAxbRequest() if request.type == "AXB" else BindAxnRequest()
+        attempt = self._call(sdk_request, request.action, request.params())
+        return attempt.map(lambda body: _bound(body.get("SecretBindDTO") or {}))
+
+    def update(self, request: UpdateRequest) -> Attempt[None]:
+        return self._call(UpdateSubscriptionRequest(), request.action, request.params()).map(
+            lambda _: None
+        )
+
+    def unbind(self, ref: SubscriptionRef) -> Attempt[None]:
+        attempt = self._call(UnbindSubscriptionRequest(), "UnbindSubscription", unbind_params(ref))
+        return attempt.map(lambda _: None)
+
+    def query_detail(self, ref: SubscriptionRef) -> Attempt[SubscriptionDetail]:
+        attempt = self._call(
+            QuerySubscriptionDetailRequest(), "QuerySubscriptionDetail", detail_params(ref)
+        )
+        return attempt.map(lambda body: _detail(body.get("SecretBindDetailDTO") or {}, ref))
+
+    def query_call_status(self, ref: SubscriptionRef, caller: str) -> Attempt[CallStatus]:
+        """QueryCallStatus left SDK 1.3.5, so it goes through CommonRequest."""
+        request = CommonRequest(
+            domain=self._netloc, version=API_VERSION, action_name="QueryCallStatus", product=PRODUCT
+        )
+        attempt = self._call(request, "QueryCallStatus", call_status_params(ref, caller))
+        return attempt.map(lambda body: _call_status(body.get("SecretCallStatusDTO") or {}))
+
+    def _call(self, request: RpcRequest | CommonRequest, action: str, params: Params) -> Attempt:
+        request.set_endpoint(self._netloc)
+        request.set_protocol_type(self._scheme)
+        request.set_method("POST")
+        for name, value in params.items():
+            request.add_query_param(name, value)
+        started = time.perf_counter()
+        try:
+            answer = self._answered(self._client.do_action_with_exception(request))
+        except ServerException as exc:
+            answer = self._refused(exc.get_error_code(), exc.get_error_msg(), exc.get_request_id())
+        except ClientException as exc:
+            answer = _Answer(
+                code=exc.get_error_code(), error=_transport_error(exc.get_error_code())
+            )
+        call = UpstreamCall(
+            action=action,
+            params=params,
+            code=answer.code,
+            request_id=answer.request_id,
+            latency_ms=round((time.perf_counter() - started) * 1000, 3),
+        )
+        return Attempt(calls=(call,), value=answer.body, error=answer.error)
+
+    def _answered(self, raw: bytes) -> _Answer:
+        """HTTP 2xx: the SDK raised nothing, but the body's Code may still be an error."""
+        try:
+            body = json.loads(raw)
+        except ValueError:
+            return _Answer(code=None, error=UpstreamFailed("Alibaba answered with non-JSON"))
+        code = str(body.get("Code"))
+        if code != "OK":
+            return self._refused(code, body.get("Message"), body.get("RequestId"))
+        return _Answer(code=code, request_id=body.get("RequestId"), body=body)
+
+    def _refused(self, code: str, message: str | None, request_id: str | None) -> _Answer:
+        upstream = UpstreamInfo(
+            code=code, message=self._scrub(code, message), request_id=request_id
+        )
+        return _Answer(code=code, request_id=request_id, error=error_for(upstream))
+
+    def _scrub(self, code: str, message: str | None) -> str | None:
+        """Signature errors echo the string-to-sign, which names the AccessKeyId."""
+        if message is None:
+            return None
+        if code in ("SignatureDoesNotMatch", "InvalidAccessKeySecret"):
+            message = message.split(":", 1)[0].strip()
+        return message.replace(self._access_key_id, "[redacted]")
+
+
+@dataclass(frozen=True, slots=True)
+class _Answer:
+    code: str | None
+    request_id: str | None = None
+    body: dict[str, Any] | None = None
+    error: GatewayError | None = None
+
+
+def _transport_error(code: str) -> GatewayError:
+    """Transport failures carry the request URL in their text: only the code is kept."""
+    if code == "SDK.HttpError":
+        return UpstreamTimeout()
+    return error_for(UpstreamInfo(code=code))
+
+
+def _bound(dto: dict[str, Any]) -> Bound:
+    return Bound(
+        subs_id=str(dto.get("SubsId", "")),
+        phone_x=str(dto.get("SecretNo", "")),
+        extension=dto.get("Extension") or None,
+    )
+
+
+def _detail(dto: dict[str, Any], ref: SubscriptionRef) -> SubscriptionDetail:
+    expire = dto.get("ExpireDate")
+    return SubscriptionDetail(
+        subs_id=str(dto.get("SubsId") or ref.subs_id),
+        phone_a=dto.get("PhoneNoA"),
+        phone_b=dto.get("PhoneNoB") or None,
+        phone_x=str(dto.get("PhoneNoX") or ref.phone_x),
+        active=dto.get("Status") == 1,
+        expires_at=from_china_time(expire) if expire else None,
+        record_calls=dto.get("NeedRecord"),
+        call_restrict=dto.get("CallRestrict") or None,
+    )
+
+
+def _call_status(dto: dict[str, Any]) -> CallStatus:
+    return CallStatus(status=int(dto.get("Status", 0)), called_no=dto.get("CalledNo") or None)

@@ -1,0 +1,65 @@
+"""Fields shared by every resource: phone numbers and times, validated the contract's way."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import phonenumbers
+from marshmallow import ValidationError, fields
+
+PHONE_TYPES = {
+    phonenumbers.PhoneNumberType.MOBILE,
+    phonenumbers.PhoneNumberType.FIXED_LINE,
+    phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
+}
+
+
+def normalise_phone(value: str) -> str:
+    """Mainland number as Alibaba wants it: digits only, no +86, landlines with their 0 area code."""
+    try:
+        number = phonenumbers.parse(value, "CN")
+    except phonenumbers.NumberParseException as exc:
+        raise ValidationError("Not a phone number.") from exc
+    if (
+        phonenumbers.region_code_for_number(number) != "CN"
+        or not phonenumbers.is_valid_number(number)
+        or phonenumbers.number_type(number) not in PHONE_TYPES
+    ):
+        raise ValidationError("Not a valid mainland China mobile or landline number.")
+    national = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
+    return "".join(ch for ch in national if ch.isdigit())
+
+
+class Phone(fields.String):
+    """Accepts 13800138000, +8613800138000 or 8613800138000; loads as 13800138000."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("metadata", {}).setdefault("example", "13800138000")
+        super().__init__(**kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if len(text) > 20:
+            raise ValidationError("Not a phone number.")
+        return normalise_phone(text.strip())
+
+
+class Timestamp(fields.AwareDateTime):
+    """RFC 3339 with an offset on input (a naive time is refused); UTC with Z on output."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("metadata", {}).setdefault("example", "2026-01-02T03:04:05Z")
+        super().__init__(format="iso", **kwargs)
+
+    def _serialize(self, value: datetime | None, attr: str | None, obj: Any, **kwargs: Any):
+        if value is None:
+            return None
+        return as_utc(value).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def as_utc(value: datetime) -> datetime:
+    """SQLite hands back naive datetimes; everything the gateway stores is UTC."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)

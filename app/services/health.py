@@ -1,0 +1,31 @@
+"""Readiness: the database answers and its schema is at the migrations' head."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from flask import current_app
+from sqlalchemy import exc as sa_exc
+
+from app.extensions import db
+
+
+def _head() -> str | None:
+    config = current_app.extensions["migrate"].migrate.get_config()
+    return ScriptDirectory.from_config(config).get_current_head()
+
+
+def readiness() -> dict[str, Any]:
+    checks: dict[str, Any] = {}
+    try:
+        with db.engine.connect() as conn:
+            current = MigrationContext.configure(conn).get_current_revision()
+        head = current_app.config.setdefault("MIGRATIONS_HEAD", _head())
+        checks["database"] = "ok"
+        checks["schema"] = "ok" if current == head else f"at {current}, head is {head}"
+    except sa_exc.DBAPIError as exc:
+        checks["database"] = f"unreachable ({type(exc.orig).__name__})"
+    ready = checks.get("database") == "ok" and checks.get("schema") == "ok"
+    return {"ready": ready, "checks": checks}

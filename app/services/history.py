@@ -1,0 +1,94 @@
+"""Rows for the append-only event history, and the one place that writes them."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection
+
+from app.providers.types import Params, UpstreamCall
+from app.services import queries as q
+from app.services.clients import Client
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who is asking, and the ids that tie their request to its events."""
+
+    client: Client
+    request_id: str | None = None
+    idempotency_key: str | None = None
+
+
+def _row(actor: Actor, binding_id: uuid.UUID, client_id: int, **fields: Any) -> dict[str, Any]:
+    return {
+        "occurred_at": datetime.now(UTC),
+        "binding_id": binding_id,
+        "client_id": client_id,
+        "upstream_code": None,
+        "upstream_request_id": None,
+        "http_status": None,
+        "latency_ms": None,
+        "request_id": actor.request_id,
+        "idempotency_key": actor.idempotency_key,
+        "params": None,
+        **fields,
+    }
+
+
+def record_request(
+    conn: Connection,
+    actor: Actor,
+    binding_id: uuid.UUID,
+    client_id: int,
+    action: str,
+    params: Params,
+) -> None:
+    """The write-ahead row: committed before the upstream call, so a crash leaves evidence."""
+    row = _row(actor, binding_id, client_id, action=action, outcome="requested", params=params)
+    conn.execute(q.insert_event, row)
+
+
+def record_calls(
+    conn: Connection,
+    actor: Actor,
+    binding_id: uuid.UUID,
+    client_id: int,
+    calls: Iterable[UpstreamCall],
+    http_status: int | None,
+) -> None:
+    rows = [
+        _row(
+            actor,
+            binding_id,
+            client_id,
+            action=call.action,
+            outcome="ok" if call.code == "OK" else "error",
+            upstream_code=call.code,
+            upstream_request_id=call.request_id,
+            http_status=http_status,
+            latency_ms=call.latency_ms,
+            params=call.params,
+        )
+        for call in calls
+    ]
+    conn.execute(q.insert_event, rows)
+
+
+def record_change(
+    conn: Connection,
+    actor: Actor,
+    binding_id: uuid.UUID,
+    client_id: int,
+    action: str,
+    params: dict[str, Any],
+) -> None:
+    """A state change the gateway made on its own (reconcile, expiry, compensation)."""
+    conn.execute(
+        q.insert_event,
+        _row(actor, binding_id, client_id, action=action, outcome="ok", params=params),
+    )

@@ -1,0 +1,187 @@
+"""Shared fixtures: a real PostgreSQL migrated to head, the emulator over real HTTP,
+the gateway app wired to both, and callers holding real tokens.
+
+Nothing here mocks the SDK, the database or HTTP: faults are injected through the
+emulator's control endpoints.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import requests
+import sqlalchemy as sa
+from flask import Flask
+from flask.testing import FlaskClient
+
+from app import create_app
+from app.config import Settings, parse_endpoint
+from app.extensions import db
+from app.services.clients import AUDIT, READ, WRITE, create_client
+from emulator import DEFAULT_POOL_KEY, SANDBOX_ACCESS_KEY_ID, SANDBOX_ACCESS_KEY_SECRET
+
+TEST_DATABASE_URL = os.environ.get(
+    "TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+TABLES = ("binding_events", "bindings", "api_clients")
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Database tests never skip silently: no server, no test run, one clear line."""
+    engine = sa.create_engine(TEST_DATABASE_URL, connect_args={"connect_timeout": 3})
+    try:
+        with engine.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+    except sa.exc.OperationalError:
+        where = engine.url.render_as_string(hide_password=True)
+        pytest.exit(
+            f"PostgreSQL is not reachable at {where}: start it "
+            "(pg_ctlcluster 15 main start) or point TEST_DATABASE_URL at one.",
+            returncode=3,
+        )
+    finally:
+        engine.dispose()
+
+
+class Emulator:
+    """The emulator's control endpoints, as the tests use them."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+    def reset(self) -> None:
+        requests.post(f"{self.url}/__emulator/reset", timeout=5).raise_for_status()
+
+    def fault(self, **spec: Any) -> None:
+        requests.post(f"{self.url}/__emulator/faults", json=spec, timeout=5).raise_for_status()
+
+    def calls(self, action: str | None = None) -> list[dict[str, Any]]:
+        params = {"action": action} if action else None
+        answer = requests.get(f"{self.url}/__emulator/calls", params=params, timeout=5)
+        answer.raise_for_status()
+        return answer.json()["calls"]
+
+
+@pytest.fixture(scope="session")
+def emulator() -> Iterator[Emulator]:
+    from emulator.app import create_app as create_emulator
+    from emulator.server import serve_in_background
+
+    server = serve_in_background(create_emulator())
+    yield Emulator(server.url)
+    server.close()
+
+
+def test_settings(emulator_url: str, **overrides: Any) -> Settings:
+    settings = Settings(
+        database_url=TEST_DATABASE_URL,
+        access_key_id=SANDBOX_ACCESS_KEY_ID,
+        access_key_secret=SANDBOX_ACCESS_KEY_SECRET,
+        endpoint=parse_endpoint(emulator_url),
+        connect_timeout=1.0,
+        read_timeout=1.5,
+        upstream_pool_size=8,
+        sandbox=True,
+    )
+    return settings.with_overrides(**overrides)
+
+
+@pytest.fixture(scope="session")
+def app(emulator: Emulator) -> Flask:
+    """One gateway for the session, on a schema built by the migrations themselves."""
+    import flask_migrate
+
+    gateway = create_app(test_settings(emulator.url))
+    with gateway.app_context():
+        with db.engine.begin() as conn:
+            conn.execute(sa.text("DROP SCHEMA public CASCADE"))
+            conn.execute(sa.text("CREATE SCHEMA public"))
+        flask_migrate.upgrade()
+    return gateway
+
+
+@pytest.fixture
+def gateway(app: Flask, emulator: Emulator) -> Iterator[Flask]:
+    """The app with empty tables and a fresh emulator."""
+    with app.app_context():
+        with db.engine.begin() as conn:
+            conn.execute(sa.text(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE"))
+        emulator.reset()
+        yield app
+
+
+@pytest.fixture
+def http(gateway: Flask) -> FlaskClient:
+    return gateway.test_client()
+
+
+class Caller:
+    """An internal app calling the gateway with its bearer token."""
+
+    def __init__(self, http: FlaskClient, token: str) -> None:
+        self.http = http
+        self.token = token
+
+    def _call(self, method: str, path: str, headers: dict[str, str] | None = None, **kw: Any):
+        headers = {"Authorization": f"Bearer {self.token}", **(headers or {})}
+        return self.http.open(path, method=method, headers=headers, **kw)
+
+    def get(self, path: str, **kw: Any):
+        return self._call("GET", path, **kw)
+
+    def post(self, path: str, **kw: Any):
+        return self._call("POST", path, **kw)
+
+    def patch(self, path: str, **kw: Any):
+        return self._call("PATCH", path, **kw)
+
+    def delete(self, path: str, **kw: Any):
+        return self._call("DELETE", path, **kw)
+
+    def bind(self, **overrides: Any) -> dict[str, Any]:
+        """Create a binding that must succeed; returns its JSON."""
+        answer = self.post("/v1/bindings", json=axb(**overrides))
+        assert answer.status_code == 201, answer.get_json()
+        return answer.get_json()
+
+
+@pytest.fixture
+def make_caller(gateway: Flask, http: FlaskClient):
+    def make(name: str = "rides", scopes: tuple[str, ...] = (WRITE, READ), pools=None) -> Caller:
+        with gateway.app_context():
+            return Caller(http, create_client(name, list(scopes), pools))
+
+    return make
+
+
+@pytest.fixture
+def rides(make_caller) -> Caller:
+    """The ride-hailing backend: reads and writes its own bindings."""
+    return make_caller("rides")
+
+
+@pytest.fixture
+def auditor(make_caller) -> Caller:
+    return make_caller("audit-desk", scopes=(AUDIT,))
+
+
+def axb(**overrides: Any) -> dict[str, Any]:
+    """A trip's AXB binding: passenger A, driver B, one hour."""
+    body = {
+        "type": "AXB",
+        "pool_key": DEFAULT_POOL_KEY,
+        "phone_a": "13800000001",
+        "phone_b": "13900000002",
+        "ttl_seconds": 3600,
+    }
+    body.update(overrides)
+    return {k: v for k, v in body.items() if v is not None}
+
+
+def rows(gateway: Flask, sql: str, **params: Any) -> list[sa.Row]:
+    """What the gateway left in its database."""
+    with gateway.app_context(), db.engine.connect() as conn:
+        return conn.execute(sa.text(sql), params).all()
