@@ -11,11 +11,12 @@ import logging
 import re
 import sys
 from datetime import UTC, datetime
+from typing import TextIO
 
 MOBILE = re.compile(r"(?<![0-9A-Za-z])(?:\+?86)?(1[3-9]\d)\d{4}(\d{4})(?![0-9A-Za-z])")
 LANDLINE = re.compile(r"(?<![0-9A-Za-z])(0\d{2,3})\d{3,4}(\d{4})(?![0-9A-Za-z])")
 TOKEN = re.compile(r"pgw_[A-Za-z0-9_\-]{8,}")
-BEARER = re.compile(r"(?i)(bearer\s+)\S+")
+BEARER = re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]+")
 EXTRA_FIELDS = (
     "request_id",
     "client",
@@ -38,8 +39,8 @@ class Scrubber:
     def __call__(self, line: str) -> str:
         for secret in self.secrets:
             line = line.replace(secret, "[redacted]")
-        line = TOKEN.sub("pgw_[redacted]", line)
         line = BEARER.sub(r"\1[redacted]", line)
+        line = TOKEN.sub("pgw_[redacted]", line)
         line = MOBILE.sub(r"\1****\2", line)
         return LANDLINE.sub(r"\1****\2", line)
 
@@ -72,10 +73,12 @@ class TextFormatter(logging.Formatter):
         return self.scrub(f"{super().format(record)} {extras}".rstrip())
 
 
-def configure_logging(level: int, fmt: str, secrets: tuple[str, ...]) -> None:
-    """Route every logger through one scrubbing handler on stderr."""
+def configure_logging(
+    level: int, fmt: str, secrets: tuple[str, ...], stream: TextIO | None = None
+) -> None:
+    """Route every logger through one scrubbing handler (stderr unless told otherwise)."""
     scrub = Scrubber(secrets)
-    handler = logging.StreamHandler(sys.stderr)
+    handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(JsonFormatter(scrub) if fmt == "json" else TextFormatter(scrub))
     root = logging.getLogger()
     for old in list(root.handlers):

@@ -8,6 +8,7 @@ emulator's control endpoints.
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -62,7 +63,19 @@ class Emulator:
         params = {"action": action} if action else None
         answer = requests.get(f"{self.url}/__emulator/calls", params=params, timeout=5)
         answer.raise_for_status()
-        return answer.json()["calls"]
+        return answer.json()
+
+    def settled_calls(self, action: str, wait_s: float = 3.0) -> list[dict[str, Any]]:
+        """Calls of `action` once in-flight (stalled) ones have been logged by the emulator."""
+        deadline = time.monotonic() + wait_s
+        seen = self.calls(action)
+        while time.monotonic() < deadline:
+            time.sleep(0.2)
+            again = self.calls(action)
+            if again and len(again) == len(seen):
+                return again
+            seen = again
+        return seen
 
 
 @pytest.fixture(scope="session")
@@ -87,6 +100,9 @@ def test_settings(emulator_url: str, **overrides: Any) -> Settings:
         sandbox=True,
     )
     return settings.with_overrides(**overrides)
+
+
+test_settings.__test__ = False  # a settings factory, not a test
 
 
 @pytest.fixture(scope="session")
@@ -182,6 +198,7 @@ def axb(**overrides: Any) -> dict[str, Any]:
 
 
 def rows(gateway: Flask, sql: str, **params: Any) -> list[sa.Row]:
-    """What the gateway left in its database."""
-    with gateway.app_context(), db.engine.connect() as conn:
-        return conn.execute(sa.text(sql), params).all()
+    """What the gateway left in its database (or a change made to it, committed)."""
+    with gateway.app_context(), db.engine.begin() as conn:
+        result = conn.execute(sa.text(sql), params)
+        return result.all() if result.returns_rows else []

@@ -191,25 +191,37 @@ def create(actor: Actor, data: dict[str, Any]) -> Row:
         )
     except sa_exc.DBAPIError as exc:
         log.error("recording bind outcome failed: %s", exc.orig or exc)
-        _compensate(
-            actor,
-            binding_id,
-            client.id,
-            SubscriptionRef(request.pool_key, bound.subs_id, bound.phone_x),
-        )
+        _compensate(actor, binding_id, client.id, request.pool_key, attempt)
         raise DatabaseUnavailable(
             "The binding could not be recorded, so it was released upstream", retry_after=1
         ) from None
 
 
-def _compensate(actor: Actor, binding_id: uuid.UUID, client_id: int, ref: SubscriptionRef) -> None:
-    """Upstream bound, history did not: release the X rather than leak an unrecorded binding."""
-    attempt = _provider().unbind(ref)
-    log.error(
-        "recording failed; released subscription %s upstream: %s", ref.subs_id, attempt.last.code
-    )
+def _compensate(
+    actor: Actor, binding_id: uuid.UUID, client_id: int, pool_key: str, bind: Attempt
+) -> None:
+    """Upstream bound, history did not: release the X rather than leak an unrecorded binding.
+
+    Whatever can still be recorded is: the bind, the release, and where the X went. If the
+    release failed too, the row says `unknown` with its SubsId, for reconcile to settle.
+    """
+    bound = bind.value
+    ref = SubscriptionRef(pool_key, bound.subs_id, bound.phone_x)
+    unbind = _provider().unbind(ref)
+    released = unbind.error is None or isinstance(unbind.error, SubscriptionGone)
+    log.error("released unrecorded subscription %s upstream: %s", ref.subs_id, unbind.last.code)
     try:
-        _finish(actor, binding_id, client_id, attempt, 503, status="failed", updated_at=_now())
+        _finish(
+            actor,
+            binding_id,
+            client_id,
+            Attempt(bind.calls + unbind.calls),
+            503,
+            status="failed" if released else "unknown",
+            subs_id=bound.subs_id,
+            phone_x=bound.phone_x,
+            updated_at=_now(),
+        )
     except sa_exc.DBAPIError:
         log.error("could not record the compensation of subscription %s", ref.subs_id)
 

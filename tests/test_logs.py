@@ -1,0 +1,69 @@
+"""Operators read the logs; phone numbers, AccessKeys and tokens must not be in them."""
+
+import io
+import json
+import logging
+
+import pytest
+
+from app.logs import Scrubber, configure_logging
+from emulator import SANDBOX_ACCESS_KEY_ID, SANDBOX_ACCESS_KEY_SECRET
+from tests.conftest import axb
+
+
+@pytest.fixture
+def log_output(gateway):
+    """The gateway's own log handler, writing into a buffer instead of stderr."""
+    settings = gateway.config["GATEWAY_SETTINGS"]
+    buffer = io.StringIO()
+    secrets = (settings.access_key_id, settings.access_key_secret)
+    configure_logging(logging.INFO, "json", secrets, stream=buffer)
+    yield buffer
+    configure_logging(settings.log_level, settings.log_format, secrets)
+
+
+def test_a_day_of_traffic_leaks_no_secret_token_or_phone(rides, emulator, log_output):
+    binding = rides.bind()
+    emulator.fault(
+        action="UnbindSubscription",
+        code="SignatureDoesNotMatch",
+        http_status=400,
+        message="sts is:POST&AccessKeyId%3Dsandbox-access-key-id",
+        count=1,
+    )
+    rides.delete(f"/v1/bindings/{binding['id']}")
+    rides.post("/v1/bindings", data="{", content_type="application/json")
+    logging.getLogger("app").error("caller %s used Bearer %s", "13800000001", rides.token)
+
+    output = log_output.getvalue()
+    lines = [json.loads(line) for line in output.splitlines()]
+    assert any(line.get("route") == "/v1/bindings" and line.get("status") == 201 for line in lines)
+    for secret in (SANDBOX_ACCESS_KEY_ID, SANDBOX_ACCESS_KEY_SECRET, rides.token, "13800000001"):
+        assert secret not in output
+    assert "138****0001" in output
+
+
+def test_the_access_line_names_the_client_and_the_request(rides, log_output):
+    rides.post("/v1/bindings", json=axb(), headers={"X-Request-ID": "req-1"})
+
+    (line,) = [json.loads(x) for x in log_output.getvalue().splitlines() if '"gateway.access"' in x]
+    assert line["request_id"] == "req-1"
+    assert line["client"] == "rides"
+    assert line["status"] == 201
+    assert line["latency_ms"] > 0
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("A=13800138000 B=+8613900139000", "A=138****8000 B=139****9000"),
+        ("landline 057188992688", "landline 0571****2688"),
+        (
+            "subs 1000000768393849 request 9297B722A01643FB",
+            "subs 1000000768393849 request 9297B722A01643FB",
+        ),
+        ("token pgw_abcdefghijklmnopqrstuvwxyz", "token pgw_[redacted]"),
+    ],
+)
+def test_scrubber(line, expected):
+    assert Scrubber(("s3cret",))(line) == expected
