@@ -2,9 +2,18 @@
 
 Each worker holds one AcsClient whose connection pool is sized to its threads.
 Override with GUNICORN_* variables; DYPLS_POOL_SIZE follows GUNICORN_THREADS.
+
+Metrics run in prometheus-client's multiprocess mode: every worker writes its
+samples under PROMETHEUS_MULTIPROC_DIR and /metrics adds them up. The variable
+must be set before the app (and so prometheus_client) is imported, which
+preload_app does right after this file is read; without one, a private
+temporary directory is made here and removed on exit.
 """
 
 import os
+import shutil
+import tempfile
+from pathlib import Path
 
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("GUNICORN_WORKERS", "2"))
@@ -18,3 +27,39 @@ preload_app = True
 accesslog = None
 errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()
+# gunicornc's control socket lives under $HOME: instances on one host would share it,
+# and the container's user has no home. Signals (HUP, TTIN, TTOU, TERM) do the job.
+control_socket_disable = True
+
+TEMPORARY_METRICS_PREFIX = "gateway-metrics-"
+if "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix=TEMPORARY_METRICS_PREFIX)
+METRICS_DIR = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])
+METRICS_DIR.mkdir(parents=True, exist_ok=True)
+
+
+def on_starting(server):
+    """A previous run's samples would be added to this one's: start from an empty directory."""
+    for stale in METRICS_DIR.glob("*.db"):
+        stale.unlink()
+
+
+def post_worker_init(worker):
+    """A scrape reaches one worker, so each keeps its own gauges (pools, circuit) fresh."""
+    from app import metrics
+
+    metrics.start_sampler(worker.wsgi)
+
+
+def child_exit(server, worker):
+    """A dead worker's gauges leave the sums; its counters and histograms stay counted."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server):
+    """The temporary directory made above goes with the instance (known by its name,
+    since a HUP re-reads this file after the variable is set)."""
+    if METRICS_DIR.name.startswith(TEMPORARY_METRICS_PREFIX):
+        shutil.rmtree(METRICS_DIR, ignore_errors=True)

@@ -13,6 +13,7 @@ from app.errors import register_error_handlers
 from app.extensions import api, db, migrate
 from app.logs import configure_logging
 from app.providers.aliyun import AliyunProvider
+from app.ratelimit import limiter
 
 MIGRATIONS = str(Path(__file__).resolve().parent.parent / "migrations")
 
@@ -23,7 +24,7 @@ API_SPEC = {
     "OPENAPI_URL_PREFIX": "/",
     "OPENAPI_JSON_PATH": "openapi.json",
     "OPENAPI_SWAGGER_UI_PATH": "/docs",
-    "OPENAPI_SWAGGER_UI_URL": "https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
+    "OPENAPI_SWAGGER_UI_URL": "https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/",
     "API_SPEC_OPTIONS": {
         "info": {
             "description": "Masks phone numbers through Alibaba Cloud Phone Number Protection "
@@ -47,8 +48,8 @@ def _sqlite_path(url: str) -> str:
     return prefix + str(path)
 
 
-def _database_options(settings: Settings) -> dict:
-    if settings.database_url.startswith("sqlite"):
+def _database_options(settings: Settings, url: str | None = None) -> dict:
+    if (url or settings.database_url).startswith("sqlite"):
         return {}
     return {
         "pool_pre_ping": True,
@@ -62,6 +63,14 @@ def _database_options(settings: Settings) -> dict:
     }
 
 
+def _audit_binds(settings: Settings) -> dict:
+    """Audit lists and exports read from the replica when one is set, else share the main pool."""
+    url = settings.audit_database_url
+    if not url:
+        return {}
+    return {"audit": {"url": _sqlite_path(url), **_database_options(settings, url)}}
+
+
 def create_app(settings: Settings | None = None) -> Flask:
     """Build the gateway; `settings` overrides the environment (tests pass their own)."""
     settings = settings or load_settings()
@@ -70,7 +79,11 @@ def create_app(settings: Settings | None = None) -> Flask:
         API_SPEC,
         SQLALCHEMY_DATABASE_URI=_sqlite_path(settings.database_url),
         SQLALCHEMY_ENGINE_OPTIONS=_database_options(settings),
+        SQLALCHEMY_BINDS=_audit_binds(settings),
         GATEWAY_SETTINGS=settings,
+        RATELIMIT_STORAGE_URI=settings.ratelimit_storage_uri,
+        RATELIMIT_STRATEGY="fixed-window",
+        RATELIMIT_HEADERS_ENABLED=False,
     )
     configure_logging(
         settings.log_level,
@@ -80,9 +93,10 @@ def create_app(settings: Settings | None = None) -> Flask:
     db.init_app(app)
     migrate.init_app(app, db, directory=MIGRATIONS)
     api.init_app(app)
+    limiter.init_app(app)
     register_error_handlers(app)
     requests.install(app)
-    blueprints.register(app)
+    blueprints.register()
     cli.register(app)
     app.extensions["dypls"] = AliyunProvider(settings)
     return app

@@ -9,6 +9,7 @@ from typing import Any
 from flask import g, request
 
 from app.errors import Forbidden
+from app.ratelimit import admit_client
 from app.services.clients import authenticate
 from app.services.history import Actor
 
@@ -32,6 +33,7 @@ def requires(*scopes: str) -> Callable:
             g.client = client
             if not client.scopes.intersection(scopes):
                 raise Forbidden(f"This needs the {' or '.join(scopes)} scope")
+            admit_client(client)
             return view(*args, **kwargs)
 
         return wrapper

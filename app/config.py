@@ -18,6 +18,7 @@ DEFAULT_DATABASE_URL = "sqlite:///instance/gateway.db"
 PRODUCTION_ENDPOINT = "https://dyplsapi.aliyuncs.com"
 SANDBOX_ENDPOINT = "http://127.0.0.1:9000"
 LOG_FORMATS = ("json", "text")
+MIN_HASH_KEY_LENGTH = 32
 
 
 class ConfigError(Exception):
@@ -62,12 +63,17 @@ class Settings:
     connect_timeout: float = 3.0
     read_timeout: float = 10.0
     upstream_pool_size: int = 32
+    circuit_threshold: int = 5
+    circuit_cooldown_s: float = 10.0
     sandbox: bool = False
     db_statement_timeout_ms: int = 5000
     db_pool_size: int = 20
     ratelimit_storage_uri: str = "memory://"
+    client_rate_limit: str = "1000/second"
+    account_rate_limit: str = "4500/second"
     log_level: int = logging.INFO
     log_format: str = "json"
+    audit_hash_key: str = field(default="", repr=False)
 
     @property
     def audit_url(self) -> str:
@@ -144,15 +150,43 @@ def _read(env: Env) -> Settings:
         connect_timeout=env.float("DYPLS_CONNECT_TIMEOUT", 3.0),
         read_timeout=env.float("DYPLS_READ_TIMEOUT", 10.0),
         upstream_pool_size=env.int("DYPLS_POOL_SIZE", 32),
+        circuit_threshold=env.int("CIRCUIT_FAILURE_THRESHOLD", 5),
+        circuit_cooldown_s=env.float("CIRCUIT_RESET_SECONDS", 10.0),
         sandbox=sandbox,
         db_statement_timeout_ms=env.int("DB_STATEMENT_TIMEOUT_MS", 5000),
         db_pool_size=env.int("DB_POOL_SIZE", 20),
         ratelimit_storage_uri=env.str("RATELIMIT_STORAGE_URI", "memory://"),
+        client_rate_limit=_rate(env, "CLIENT_RATE_LIMIT", "1000/second"),
+        account_rate_limit=_rate(env, "ACCOUNT_RATE_LIMIT", "4500/second"),
         log_level=env.log_level("LOG_LEVEL", "INFO"),
         log_format=log_format,
+        audit_hash_key=_hash_key(env),
     )
     _check_positive(settings)
     return settings
+
+
+def _hash_key(env: Env) -> str:
+    """The key that anonymises phone numbers in old history; optional until anonymising."""
+    key = _secret(env, "AUDIT_HASH_KEY")
+    if key and len(key) < MIN_HASH_KEY_LENGTH:
+        raise ConfigError(
+            f"AUDIT_HASH_KEY must be at least {MIN_HASH_KEY_LENGTH} characters "
+            "(it keys the HMAC that anonymises phone numbers)"
+        )
+    return key
+
+
+def _rate(env: Env, name: str, default: str) -> str:
+    """A Flask-Limiter expression such as `100/second` or `5000 per minute`."""
+    from limits import parse
+
+    value = env.str(name, default)
+    try:
+        parse(value)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must look like 100/second, got {value!r}") from exc
+    return value
 
 
 def _check_positive(settings: Settings) -> None:
@@ -160,6 +194,8 @@ def _check_positive(settings: Settings) -> None:
         ("DYPLS_CONNECT_TIMEOUT", settings.connect_timeout),
         ("DYPLS_READ_TIMEOUT", settings.read_timeout),
         ("DYPLS_POOL_SIZE", settings.upstream_pool_size),
+        ("CIRCUIT_FAILURE_THRESHOLD", settings.circuit_threshold),
+        ("CIRCUIT_RESET_SECONDS", settings.circuit_cooldown_s),
         ("DB_STATEMENT_TIMEOUT_MS", settings.db_statement_timeout_ms),
         ("DB_POOL_SIZE", settings.db_pool_size),
     ):

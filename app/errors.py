@@ -47,12 +47,14 @@ class GatewayError(Exception):
         errors: dict[str, list[str]] | None = None,
         upstream: UpstreamInfo | None = None,
         retry_after: int | None = None,
+        allow: list[str] | None = None,
     ) -> None:
         super().__init__(detail or self.title)
         self.detail = detail or self.title
         self.errors = errors
         self.upstream = upstream
         self.retry_after = retry_after
+        self.allow = allow
 
 
 class MalformedRequest(GatewayError):
@@ -166,6 +168,8 @@ def problem_response(error: GatewayError) -> Response:
     )
     if error.retry_after is not None:
         response.headers["Retry-After"] = str(error.retry_after)
+    if error.allow:
+        response.headers["Allow"] = ", ".join(error.allow)
     if error.status == 401:
         response.headers["WWW-Authenticate"] = 'Bearer realm="privacy-gateway"'
     return response
@@ -192,7 +196,7 @@ def from_http_exception(exc: HTTPException) -> GatewayError:
         return ValidationFailed(errors=_flatten(messages))
     if status == 400 and messages:
         return MalformedRequest("The body is not valid JSON", errors=_flatten(messages))
-    error = GatewayError(exc.description)
+    error = GatewayError(exc.description, allow=getattr(exc, "valid_methods", None))
     error.status = status
     error.code = (exc.name or "error").lower().replace(" ", "_").replace("-", "_")
     error.title = exc.name or "Error"

@@ -23,8 +23,10 @@ from sqlalchemy import (
     Integer,
     SmallInteger,
     String,
+    Text,
     UniqueConstraint,
     Uuid,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -34,6 +36,8 @@ BIGINT_ID = BigInteger().with_variant(Integer, "sqlite")
 STATUSES = ("pending", "active", "unbound", "expired", "failed", "unknown")
 TYPES = ("AXB", "AXN")
 OUTCOMES = ("requested", "ok", "error", "changed")
+ERRORS = text("outcome = 'error'")
+ERROR_CODES = text("upstream_code <> 'OK'")
 
 
 class ApiClient(db.Model):
@@ -57,9 +61,9 @@ class Binding(db.Model):
         CheckConstraint(f"type IN {TYPES!r}", name="ck_bindings_type"),
         Index("ix_bindings_client_created", "client_id", "created_at"),
         Index("ix_bindings_created", "created_at"),
-        Index("ix_bindings_phone_a", "phone_a"),
-        Index("ix_bindings_phone_b", "phone_b"),
-        Index("ix_bindings_phone_x", "phone_x"),
+        Index("ix_bindings_phone_a_created", "phone_a", "created_at"),
+        Index("ix_bindings_phone_b_created", "phone_b", "created_at"),
+        Index("ix_bindings_phone_x_created", "phone_x", "created_at"),
         Index("ix_bindings_out_id", "out_id"),
         Index("ix_bindings_subs_id", "subs_id"),
     )
@@ -85,13 +89,27 @@ class Binding(db.Model):
 
 
 class BindingEvent(db.Model):
-    """One row per upstream call or state change; never updated, never deleted but by retention."""
+    """One row per upstream call or state change; never updated, never deleted but by retention.
+
+    phone_a/phone_b/phone_x are the binding's numbers when the event was written,
+    copied by a database trigger (migration 0002) so phone searches need no join.
+    """
 
     __tablename__ = "binding_events"
     __table_args__ = (
         Index("ix_binding_events_binding", "binding_id", "occurred_at"),
         Index("ix_binding_events_occurred", "occurred_at"),
         Index("ix_binding_events_client_occurred", "client_id", "occurred_at"),
+        Index("ix_binding_events_phone_a", "phone_a", "occurred_at"),
+        Index("ix_binding_events_phone_b", "phone_b", "occurred_at"),
+        Index("ix_binding_events_phone_x", "phone_x", "occurred_at"),
+        Index("ix_binding_events_errors", "occurred_at", postgresql_where=ERRORS),
+        Index(
+            "ix_binding_events_error_codes",
+            "upstream_code",
+            "occurred_at",
+            postgresql_where=ERROR_CODES,
+        ),
     )
 
     id: Mapped[int] = mapped_column(BIGINT_ID, primary_key=True, autoincrement=True)
@@ -107,3 +125,23 @@ class BindingEvent(db.Model):
     request_id: Mapped[str | None] = mapped_column(String(128))
     idempotency_key: Mapped[str | None] = mapped_column(String(255))
     params: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    phone_a: Mapped[str | None] = mapped_column(String(20))
+    phone_b: Mapped[str | None] = mapped_column(String(20))
+    phone_x: Mapped[str | None] = mapped_column(String(20))
+
+
+class IdempotencyKey(db.Model):
+    """A client's Idempotency-Key: the request it was first used for, and its stored answer."""
+
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (Index("ix_idempotency_keys_expires", "expires_at"),)
+
+    client_id: Mapped[int] = mapped_column(BIGINT_ID, primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(16))
+    response_status: Mapped[int | None] = mapped_column(SmallInteger)
+    response_body: Mapped[str | None] = mapped_column(Text)
+    response_headers: Mapped[dict[str, str] | None] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

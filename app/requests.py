@@ -1,4 +1,10 @@
-"""Per-request plumbing: the X-Request-ID and the one access-log line."""
+"""Per-request plumbing: the X-Request-ID, the one access-log line and the HTTP histogram.
+
+The provider reports each upstream call through `note_upstream_call`, which keeps
+the last one in a context variable (each gthread thread has its own context), so
+the access line can name Alibaba's action, Code and RequestId without services
+passing anything along.
+"""
 
 from __future__ import annotations
 
@@ -6,23 +12,54 @@ import logging
 import re
 import time
 import uuid
+from contextvars import ContextVar
+from typing import Any
 
-from flask import Flask, Response, g, request
+from flask import Flask, Response, g, has_request_context, request
+
+from app import metrics
+from app.providers.types import UpstreamCall
 
 REQUEST_ID_HEADER = "X-Request-ID"
 VALID_REQUEST_ID = re.compile(r"[\x21-\x7e]{1,128}")
 
 access_log = logging.getLogger("gateway.access")
+upstream_log = logging.getLogger("gateway.upstream")
+_last_upstream_call: ContextVar[UpstreamCall | None] = ContextVar("last_upstream_call")
+
+
+def note_upstream_call(call: UpstreamCall) -> None:
+    """Remember the call for this request's access line; at DEBUG, also log it on its own
+    (off by default: the house rule is one line per request)."""
+    _last_upstream_call.set(call)
+    if upstream_log.isEnabledFor(logging.DEBUG):
+        request_id = g.get("request_id") if has_request_context() else None
+        fields = {**_upstream_fields(call), "latency_ms": call.latency_ms}
+        upstream_log.debug("upstream call", extra={"request_id": request_id, **fields})
+
+
+def _upstream_fields(call: UpstreamCall | None) -> dict[str, Any]:
+    if call is None:
+        return {}
+    return {
+        "upstream_action": call.action,
+        "upstream_code": call.code,
+        "upstream_request_id": call.request_id,
+    }
 
 
 def _begin() -> None:
     g.started = time.perf_counter()
+    _last_upstream_call.set(None)
     offered = request.headers.get(REQUEST_ID_HEADER, "")
     g.request_id = offered if VALID_REQUEST_ID.fullmatch(offered) else uuid.uuid4().hex
 
 
 def _end(response: Response) -> Response:
     response.headers[REQUEST_ID_HEADER] = g.request_id
+    seconds = time.perf_counter() - g.started
+    route = request.url_rule.rule if request.url_rule else None
+    metrics.observe_request(route, request.method, response.status_code, seconds)
     client = g.get("client")
     access_log.info(
         "request",
@@ -30,9 +67,10 @@ def _end(response: Response) -> Response:
             "request_id": g.request_id,
             "client": client.name if client else None,
             "method": request.method,
-            "route": request.url_rule.rule if request.url_rule else None,
+            "route": route,
             "status": response.status_code,
-            "latency_ms": round((time.perf_counter() - g.started) * 1000, 3),
+            "latency_ms": round(seconds * 1000, 3),
+            **_upstream_fields(_last_upstream_call.get(None)),
         },
     )
     return response

@@ -27,7 +27,7 @@ from emulator import DEFAULT_POOL_KEY, SANDBOX_ACCESS_KEY_ID, SANDBOX_ACCESS_KEY
 TEST_DATABASE_URL = os.environ.get(
     "TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
-TABLES = ("binding_events", "bindings", "api_clients")
+TABLES = ("binding_events", "bindings", "api_clients", "idempotency_keys")
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
@@ -65,17 +65,14 @@ class Emulator:
         answer.raise_for_status()
         return answer.json()
 
-    def settled_calls(self, action: str, wait_s: float = 3.0) -> list[dict[str, Any]]:
-        """Calls of `action` once in-flight (stalled) ones have been logged by the emulator."""
+    def wait_for_calls(self, action: str, count: int, wait_s: float = 4.0) -> list[dict[str, Any]]:
+        """Calls of `action` once `count` have been logged (stalled calls log when answered)."""
         deadline = time.monotonic() + wait_s
-        seen = self.calls(action)
-        while time.monotonic() < deadline:
-            time.sleep(0.2)
-            again = self.calls(action)
-            if again and len(again) == len(seen):
-                return again
-            seen = again
-        return seen
+        calls = self.calls(action)
+        while len(calls) < count and time.monotonic() < deadline:
+            time.sleep(0.1)
+            calls = self.calls(action)
+        return calls
 
 
 @pytest.fixture(scope="session")
@@ -126,6 +123,7 @@ def gateway(app: Flask, emulator: Emulator) -> Iterator[Flask]:
         with db.engine.begin() as conn:
             conn.execute(sa.text(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE"))
         emulator.reset()
+        app.extensions["dypls"].breaker.record(healthy=True)
         yield app
 
 

@@ -31,8 +31,8 @@ def test_list_shows_clients_but_no_token(gateway):
 
     output = run(gateway, "clients", "list").output
 
-    assert "rides\tbindings:read\tpools=*\tactive" in output
-    assert "old\tbindings:read\tpools=*\trevoked" in output
+    assert "rides\tbindings:read\tpools=*\trate=default\tactive" in output
+    assert "old\tbindings:read\tpools=*\trate=default\trevoked" in output
     assert token not in output
 
 
@@ -55,10 +55,10 @@ def test_expire_stores_derived_expiry_and_records_it(gateway, rides):
     binding = rides.bind()
     rows(gateway, "UPDATE bindings SET expires_at = now() - interval '1 minute'")
 
-    assert run(gateway, "bindings", "expire").output.strip() == "expired 1 bindings"
+    assert run(gateway, "bindings", "expire").output.splitlines()[0] == "expired 1 bindings"
     assert rows(gateway, "SELECT status FROM bindings")[0].status == "expired"
     events = rows(
         gateway, "SELECT action FROM binding_events WHERE binding_id = :id", id=binding["id"]
     )
     assert events[-1].action == "Expired"
-    assert run(gateway, "bindings", "expire").output.strip() == "expired 0 bindings"
+    assert run(gateway, "bindings", "expire").output.splitlines()[0] == "expired 0 bindings"

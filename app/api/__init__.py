@@ -1,9 +1,10 @@
 """Blueprints, registered in one place."""
 
-from app.api import bindings, health
+from app.api import bindings, events, health
 from app.extensions import api
 
 
-def register(app) -> None:
+def register() -> None:
     api.register_blueprint(bindings.blp)
-    app.register_blueprint(health.blp)
+    api.register_blueprint(events.blp)
+    api.register_blueprint(health.blp)

@@ -7,9 +7,16 @@ import uuid
 from flask import url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
+from marshmallow import RAISE
 
+from app.api.export import CSV_RESPONSE, csv_response, wants_csv
+from app.api.idempotency import OPENAPI_PARAMETER, idempotent
 from app.auth import current_actor, requires
+from app.ratelimit import upstream_quota
+from app.schemas.audit import BindingPageSchema, BindingQuerySchema
 from app.schemas.bindings import (
+    CREATE_EXAMPLE,
+    UPDATE_EXAMPLES,
     BindingCreateSchema,
     BindingRefreshArgsSchema,
     BindingSchema,
@@ -19,10 +26,16 @@ from app.schemas.bindings import (
 )
 from app.schemas.events import EventListSchema
 from app.schemas.problem import ProblemSchema
-from app.services import bindings
+from app.services import audit, bindings
 from app.services.clients import AUDIT, READ, WRITE
 
-blp = Blueprint("bindings", __name__, url_prefix="/v1/bindings", description="Number bindings")
+blp = Blueprint(
+    "bindings",
+    __name__,
+    url_prefix="/v1/bindings",
+    description="Bind phone numbers to a virtual number X (AXB/AXN), change, unbind, "
+    "ask what to dial, read a binding's history.",
+)
 
 PROBLEM = {"schema": ProblemSchema, "content_type": "application/problem+json"}
 COMMON_ERRORS = (401, 403, 404, 422)
@@ -40,8 +53,27 @@ def _problems(*statuses: int):
 
 @blp.route("")
 class BindingCollection(MethodView):
+    @requires(READ, AUDIT)
+    @blp.arguments(BindingQuerySchema, location="query", unknown=RAISE)
+    @blp.response(200, BindingPageSchema)
+    @blp.alt_response(200, **CSV_RESPONSE)
+    @_problems(401, 403, 422)
+    def get(self, args):
+        """Search bindings, newest first: your own, or everyone's with audit:read
+
+        `Accept: text/csv` exports every match (all pages) as CSV.
+        """
+        if wants_csv():
+            return csv_response(
+                audit.all_bindings(current_actor(), args), BindingSchema(), "bindings"
+            )
+        return audit.find_bindings(current_actor(), args)
+
     @requires(WRITE)
-    @blp.arguments(BindingCreateSchema)
+    @upstream_quota
+    @idempotent
+    @blp.doc(parameters=[OPENAPI_PARAMETER])
+    @blp.arguments(BindingCreateSchema, example=CREATE_EXAMPLE)
     @blp.response(201, BindingSchema, headers={"Location": {"schema": {"type": "string"}}})
     @_problems(400, *COMMON_ERRORS, *UPSTREAM_ERRORS)
     def post(self, data):
@@ -61,7 +93,10 @@ class BindingItem(MethodView):
         return bindings.get(current_actor(), binding_id, refresh=args["refresh"])
 
     @requires(WRITE)
-    @blp.arguments(BindingUpdateSchema)
+    @upstream_quota
+    @idempotent
+    @blp.doc(parameters=[OPENAPI_PARAMETER])
+    @blp.arguments(BindingUpdateSchema, examples=UPDATE_EXAMPLES)
     @blp.response(200, BindingSchema)
     @_problems(400, *COMMON_ERRORS, *UPSTREAM_ERRORS)
     def patch(self, data, binding_id: uuid.UUID):
@@ -69,6 +104,9 @@ class BindingItem(MethodView):
         return bindings.update(current_actor(), binding_id, data)
 
     @requires(WRITE)
+    @upstream_quota
+    @idempotent
+    @blp.doc(parameters=[OPENAPI_PARAMETER])
     @blp.response(200, BindingSchema)
     @_problems(*COMMON_ERRORS, *UPSTREAM_ERRORS)
     def delete(self, binding_id: uuid.UUID):
@@ -79,6 +117,7 @@ class BindingItem(MethodView):
 @blp.route("/<uuid:binding_id>/call-status")
 class CallStatus(MethodView):
     @requires(READ, AUDIT)
+    @upstream_quota
     @blp.arguments(CallStatusArgsSchema, location="query")
     @blp.response(200, CallStatusSchema)
     @_problems(*COMMON_ERRORS, *UPSTREAM_ERRORS)

@@ -1,20 +1,49 @@
-"""Liveness and readiness probes, outside the versioned API and without auth."""
+"""Probes and metrics: outside the versioned API and without auth, for load balancers,
+orchestrators and Prometheus."""
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify
+from flask import Response, current_app
+from flask_smorest import Blueprint
 
+from app import metrics
+from app.schemas.health import LivenessSchema, ReadinessSchema
 from app.services import health
 
-blp = Blueprint("health", __name__)
+blp = Blueprint(
+    "health",
+    __name__,
+    description="Liveness, readiness and Prometheus metrics; no token needed.",
+)
+
+NO_AUTH = {"security": []}
+METRICS_RESPONSE = {
+    "description": "Prometheus text exposition format.",
+    "content": {"text/plain": {"schema": {"type": "string"}}},
+}
 
 
-@blp.get("/healthz")
+@blp.route("/healthz")
+@blp.doc(**NO_AUTH)
+@blp.response(200, LivenessSchema)
 def healthz():
-    return jsonify(status="ok")
+    """Liveness: 200 while the process serves"""
+    return {"status": "ok"}
 
 
-@blp.get("/readyz")
+@blp.route("/readyz")
+@blp.doc(**NO_AUTH)
+@blp.response(200, ReadinessSchema)
+@blp.alt_response(503, schema=ReadinessSchema, description="Not ready: see checks.")
 def readyz():
+    """Readiness: the database answers and its schema is at the migrations' head"""
     report = health.readiness()
-    return jsonify(report), 200 if report["ready"] else 503
+    return report, 200 if report["ready"] else 503
+
+
+@blp.route("/metrics")
+@blp.doc(**NO_AUTH, responses={"200": METRICS_RESPONSE})
+def metrics_text():
+    """Prometheus metrics of every worker of this instance"""
+    body, content_type = metrics.exposition(current_app._get_current_object())
+    return Response(body, content_type=content_type)

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import json
 import logging
+import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +25,7 @@ from aliyunsdkdyplsapi.request.v20170525.BindAxnRequest import BindAxnRequest
 from aliyunsdkdyplsapi.request.v20170525.QuerySubscriptionDetailRequest import (
     QuerySubscriptionDetailRequest,
 )
+from aliyunsdkdyplsapi.request.v20170525.QuerySubsIdRequest import QuerySubsIdRequest
 from aliyunsdkdyplsapi.request.v20170525.UnbindSubscriptionRequest import (
     UnbindSubscriptionRequest,
 )
@@ -30,10 +33,18 @@ from aliyunsdkdyplsapi.request.v20170525.UpdateSubscriptionRequest import (
     UpdateSubscriptionRequest,
 )
 
+from app import metrics, requests
 from app.config import Settings
-from app.errors import GatewayError, UpstreamFailed, UpstreamInfo, UpstreamTimeout
+from app.errors import (
+    GatewayError,
+    UpstreamFailed,
+    UpstreamInfo,
+    UpstreamTimeout,
+    UpstreamUnavailable,
+)
 from app.providers.attempt import Attempt
-from app.providers.codes import error_for
+from app.providers.breaker import CircuitBreaker
+from app.providers.codes import TRANSIENT_CODES, error_for
 from app.providers.types import (
     BindRequest,
     Bound,
@@ -46,10 +57,16 @@ from app.providers.types import (
     call_status_params,
     detail_params,
     from_china_time,
+    subs_id_params,
     unbind_params,
 )
 
 API_VERSION = "2017-05-25"
+READ_RETRIES = 2
+RETRY_BASE_S = 0.05
+TRANSPORT_FAILURE = "SDK.HttpError"
+UNHEALTHY = (UpstreamTimeout, UpstreamFailed)
+RETRYABLE_READ = TRANSIENT_CODES | {TRANSPORT_FAILURE}
 PRODUCT = "Dyplsapi"
 UNKNOWN_API = "InvalidApi.NotFound"
 
@@ -81,6 +98,13 @@ class AliyunProvider:
             pool_size=settings.upstream_pool_size,
             proxy={"http": None, "https": None} if endpoint.is_loopback else None,
         )
+        self.breaker = CircuitBreaker(settings.circuit_threshold, settings.circuit_cooldown_s)
+
+    def ensure_available(self) -> None:
+        """Fail fast (503) while the circuit is open, before any write-ahead work."""
+        wait = self.breaker.blocked_for()
+        if wait is not None:
+            raise UpstreamUnavailable(retry_after=wait)
 
     def bind(self, request: BindRequest) -> Attempt[Bound]:
         sdk_request = BindAxbRequest() if request.type == "AXB" else BindAxnRequest()
@@ -97,20 +121,45 @@ class AliyunProvider:
         return attempt.map(lambda _: None)
 
     def query_detail(self, ref: SubscriptionRef) -> Attempt[SubscriptionDetail]:
-        attempt = self._call(
-            QuerySubscriptionDetailRequest(), "QuerySubscriptionDetail", detail_params(ref)
+        attempt = self._read(
+            QuerySubscriptionDetailRequest, "QuerySubscriptionDetail", detail_params(ref)
         )
         return attempt.map(lambda body: _detail(body.get("SecretBindDetailDTO") or {}, ref))
 
+    def query_subs_ids(self, pool_key: str, phone_x: str) -> Attempt[list[str]]:
+        """The SubsIds live on one X: the only upstream lookup that does not need a SubsId."""
+        attempt = self._read(QuerySubsIdRequest, "QuerySubsId", subs_id_params(pool_key, phone_x))
+        return attempt.map(lambda body: [s for s in str(body.get("SubsId") or "").split(",") if s])
+
     def query_call_status(self, ref: SubscriptionRef, caller: str) -> Attempt[CallStatus]:
         """QueryCallStatus left SDK 1.3.5, so it goes through CommonRequest."""
-        request = CommonRequest(
-            domain=self._netloc, version=API_VERSION, action_name="QueryCallStatus", product=PRODUCT
+        attempt = self._read(
+            self._call_status_request, "QueryCallStatus", call_status_params(ref, caller)
         )
-        attempt = self._call(request, "QueryCallStatus", call_status_params(ref, caller))
         return attempt.map(lambda body: _call_status(body.get("SecretCallStatusDTO") or {}))
 
+    def _call_status_request(self) -> CommonRequest:
+        return CommonRequest(
+            domain=self._netloc, version=API_VERSION, action_name="QueryCallStatus", product=PRODUCT
+        )
+
+    def _read(self, make_request: Callable[[], Any], action: str, params: Params) -> Attempt:
+        """Reads are safe to repeat: retry transient failures with jittered backoff.
+        Every try is kept in the attempt, so every call leaves an event."""
+        calls: tuple[UpstreamCall, ...] = ()
+        for retry in range(READ_RETRIES + 1):
+            attempt = self._call(make_request(), action, params)
+            calls += attempt.calls
+            transient = attempt.error is not None and attempt.last.code in RETRYABLE_READ
+            if not transient or retry == READ_RETRIES or not attempt.calls:
+                return Attempt(calls, attempt.value, attempt.error)
+            time.sleep(RETRY_BASE_S * 2**retry * (1 + random.random()))
+        raise AssertionError("unreachable")
+
     def _call(self, request: RpcRequest | CommonRequest, action: str, params: Params) -> Attempt:
+        wait = self.breaker.wait_s()
+        if wait is not None:
+            return Attempt(calls=(), error=UpstreamUnavailable(retry_after=wait))
         request.set_endpoint(self._netloc)
         request.set_protocol_type(self._scheme)
         request.set_method("POST")
@@ -125,6 +174,7 @@ class AliyunProvider:
             answer = _Answer(
                 code=exc.get_error_code(), error=_transport_error(exc.get_error_code())
             )
+        self.breaker.record(healthy=not isinstance(answer.error, UNHEALTHY))
         call = UpstreamCall(
             action=action,
             params=params,
@@ -132,6 +182,8 @@ class AliyunProvider:
             request_id=answer.request_id,
             latency_ms=round((time.perf_counter() - started) * 1000, 3),
         )
+        metrics.observe_upstream(call)
+        requests.note_upstream_call(call)
         return Attempt(calls=(call,), value=answer.body, error=answer.error)
 
     def _answered(self, raw: bytes) -> _Answer:
@@ -170,7 +222,7 @@ class _Answer:
 
 def _transport_error(code: str) -> GatewayError:
     """Transport failures carry the request URL in their text: only the code is kept."""
-    if code == "SDK.HttpError":
+    if code == TRANSPORT_FAILURE:
         return UpstreamTimeout()
     return error_for(UpstreamInfo(code=code))
 

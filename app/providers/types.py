@@ -106,6 +106,10 @@ def detail_params(ref: SubscriptionRef) -> Params:
     return {"PoolKey": ref.pool_key, "SubsId": ref.subs_id, "PhoneNoX": ref.phone_x}
 
 
+def subs_id_params(pool_key: str, phone_x: str) -> Params:
+    return {"PoolKey": pool_key, "PhoneNoX": phone_x}
+
+
 def call_status_params(ref: SubscriptionRef, caller: str) -> Params:
     return {"PoolKey": ref.pool_key, "SubsId": ref.subs_id, "CallNo": caller}
 

@@ -98,33 +98,69 @@ class CallStatusArgsSchema(Schema):
 
 
 class BindingSchema(Schema):
-    id = fields.UUID()
-    type = fields.String(metadata={"example": "AXB"})
-    pool_key = fields.String()
-    subs_id = fields.String(allow_none=True)
-    phone_x = fields.String(allow_none=True)
-    extension = fields.String(allow_none=True)
-    phone_a = fields.String()
-    phone_b = fields.String(allow_none=True)
-    expect_city = fields.String(allow_none=True)
-    record_calls = fields.Boolean()
-    out_id = fields.String(allow_none=True)
-    call_restrict = fields.String(allow_none=True)
-    status = fields.String(metadata={"enum": list(STATUSES)})
+    id = fields.UUID(metadata={"example": "0190f3a4-7c1e-7b2a-9d4e-5f6a7b8c9d0e"})
+    type = fields.String(metadata={"enum": list(TYPES), "example": "AXB"})
+    pool_key = fields.String(metadata={"example": "FC100000000000001"})
+    subs_id = fields.String(
+        allow_none=True,
+        metadata={
+            "example": "1000000768393849",
+            "description": "Alibaba's SubsId; null while pending.",
+        },
+    )
+    phone_x = fields.String(
+        allow_none=True, metadata={"example": "17100000001", "description": "The virtual number."}
+    )
+    extension = fields.String(allow_none=True, metadata={"example": None})
+    phone_a = fields.String(metadata={"example": "13800138000"})
+    phone_b = fields.String(allow_none=True, metadata={"example": "13900139000"})
+    expect_city = fields.String(allow_none=True, metadata={"example": None})
+    record_calls = fields.Boolean(metadata={"example": False})
+    out_id = fields.String(allow_none=True, metadata={"example": "trip-42"})
+    call_restrict = fields.String(
+        allow_none=True, metadata={"enum": [*CALL_RESTRICTIONS, None], "example": None}
+    )
+    status = fields.String(metadata={"enum": list(STATUSES), "example": "active"})
     expires_at = Timestamp()
     created_at = Timestamp()
     updated_at = Timestamp()
-    unbound_at = Timestamp(allow_none=True)
-    client = fields.String()
+    unbound_at = Timestamp(allow_none=True, metadata={"example": None})
+    client = fields.String(metadata={"example": "rides"})
 
 
 class DialSchema(Schema):
-    number = fields.String(allow_none=True)
-    kind = fields.String(metadata={"enum": ["x", "temporary_x", "direct", "none"]})
+    number = fields.String(
+        allow_none=True,
+        metadata={"example": "17100000001", "description": "null when there is nothing to dial."},
+    )
+    kind = fields.String(metadata={"enum": ["x", "temporary_x", "direct", "none"], "example": "x"})
 
 
 class CallStatusSchema(Schema):
-    status = fields.Integer(metadata={"enum": [1, 2, 3, 4]})
-    called_no = fields.String(allow_none=True)
+    status = fields.Integer(metadata={"enum": [1, 2, 3, 4], "example": 1})
+    called_no = fields.String(allow_none=True, metadata={"example": "17100000001"})
     dial = fields.Nested(DialSchema)
-    source = fields.String(metadata={"enum": ["QueryCallStatus", "QuerySubscriptionDetail"]})
+    source = fields.String(
+        metadata={
+            "enum": ["QueryCallStatus", "QuerySubscriptionDetail"],
+            "example": "QueryCallStatus",
+            "description": "QuerySubscriptionDetail when Alibaba no longer knows QueryCallStatus.",
+        }
+    )
+
+
+# Whole-body examples for the spec (the field examples alone make an invalid AXB body).
+CREATE_EXAMPLE = {
+    "type": "AXB",
+    "pool_key": "FC100000000000001",
+    "phone_a": "13800138000",
+    "phone_b": "13900139000",
+    "out_id": "trip-42",
+    "ttl_seconds": 3600,
+}
+UPDATE_EXAMPLES = {
+    "swap the driver": {"value": {"phone_b": "13700137000"}},
+    "extend the trip": {"value": {"ttl_seconds": 7200}},
+    "stop B calling X": {"value": {"call_restrict": "CONTROL_BX_DISABLE"}},
+    "lift the restriction": {"value": {"call_restrict": None}},
+}

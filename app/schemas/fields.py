@@ -13,6 +13,7 @@ PHONE_TYPES = {
     phonenumbers.PhoneNumberType.FIXED_LINE,
     phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
 }
+MAX_PHONE_LENGTH = 20
 
 
 def normalise_phone(value: str) -> str:
@@ -35,12 +36,16 @@ class Phone(fields.String):
     """Accepts 13800138000, +8613800138000 or 8613800138000; loads as 13800138000."""
 
     def __init__(self, **kwargs: Any) -> None:
-        kwargs.setdefault("metadata", {}).setdefault("example", "13800138000")
+        metadata = kwargs.setdefault("metadata", {})
+        metadata.setdefault("example", "13800138000")
+        # All the spec can say: whether it is a real mainland number is libphonenumber's call.
+        metadata.setdefault("minLength", 1)
+        metadata.setdefault("maxLength", MAX_PHONE_LENGTH)
         super().__init__(**kwargs)
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
         text = super()._deserialize(value, attr, data, **kwargs)
-        if len(text) > 20:
+        if len(text) > MAX_PHONE_LENGTH:
             raise ValidationError("Not a phone number.")
         return normalise_phone(text.strip())
 

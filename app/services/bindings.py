@@ -16,6 +16,7 @@ from flask import current_app
 from sqlalchemy import Row
 from sqlalchemy import exc as sa_exc
 
+from app import metrics
 from app.errors import (
     BindingNotActive,
     DatabaseUnavailable,
@@ -95,28 +96,25 @@ def _owned(actor: Actor, binding_id: uuid.UUID) -> Row:
 
 def _write_ahead(actor: Actor, row: Row, action: str, params: dict) -> None:
     with db.engine.begin() as conn:
-        history.record_request(conn, actor, row.id, row.client_id, action, params)
+        history.record_request(conn, actor, row.id, actor.client.id, action, params)
 
 
 def _record(actor: Actor, row: Row, attempt: Attempt, http_status: int) -> None:
     with db.engine.begin() as conn:
-        history.record_calls(conn, actor, row.id, row.client_id, attempt.calls, http_status)
+        history.record_calls(conn, actor, row.id, actor.client.id, attempt.calls, http_status)
 
 
 def _finish(
-    actor: Actor,
-    binding_id: uuid.UUID,
-    client_id: int,
-    attempt: Attempt,
-    http_status: int,
-    **changes: Any,
+    actor: Actor, binding_id: uuid.UUID, attempt: Attempt, http_status: int, **changes: Any
 ) -> Row:
-    """Commit an upstream outcome: the binding's new state and the events of its calls."""
+    """Commit an upstream outcome: the binding's new state and the events of its calls.
+    Only a binding's owner changes it, so the actor's client is the owner."""
+    client = actor.client
     with db.engine.begin() as conn:
         row = conn.execute(
-            q.update_binding(**changes), {"binding_id": binding_id, "now": _now()}
+            q.update_binding(client.name, **changes), {"binding_id": binding_id, "now": _now()}
         ).one()
-        history.record_calls(conn, actor, binding_id, client_id, attempt.calls, http_status)
+        history.record_calls(conn, actor, binding_id, client.id, attempt.calls, http_status)
     return row
 
 
@@ -124,6 +122,7 @@ def create(actor: Actor, data: dict[str, Any]) -> Row:
     """Bind A (and B) to an X; the pending row and its request event are committed first."""
     client = actor.client
     client.require_pool(data["pool_key"])
+    _provider().ensure_available()
     request = BindRequest(
         type=data["type"],
         pool_key=data["pool_key"],
@@ -167,7 +166,6 @@ def create(actor: Actor, data: dict[str, Any]) -> Row:
         _finish(
             actor,
             binding_id,
-            client.id,
             attempt,
             attempt.error.status,
             status=status,
@@ -177,10 +175,9 @@ def create(actor: Actor, data: dict[str, Any]) -> Row:
 
     bound = attempt.value
     try:
-        return _finish(
+        row = _finish(
             actor,
             binding_id,
-            client.id,
             attempt,
             201,
             status="active",
@@ -191,15 +188,15 @@ def create(actor: Actor, data: dict[str, Any]) -> Row:
         )
     except sa_exc.DBAPIError as exc:
         log.error("recording bind outcome failed: %s", exc.orig or exc)
-        _compensate(actor, binding_id, client.id, request.pool_key, attempt)
+        _compensate(actor, binding_id, request.pool_key, attempt)
         raise DatabaseUnavailable(
             "The binding could not be recorded, so it was released upstream", retry_after=1
         ) from None
+    metrics.binding_created(request.type, client.name)
+    return row
 
 
-def _compensate(
-    actor: Actor, binding_id: uuid.UUID, client_id: int, pool_key: str, bind: Attempt
-) -> None:
+def _compensate(actor: Actor, binding_id: uuid.UUID, pool_key: str, bind: Attempt) -> None:
     """Upstream bound, history did not: release the X rather than leak an unrecorded binding.
 
     Whatever can still be recorded is: the bind, the release, and where the X went. If the
@@ -214,7 +211,6 @@ def _compensate(
         _finish(
             actor,
             binding_id,
-            client_id,
             Attempt(bind.calls + unbind.calls),
             503,
             status="failed" if released else "unknown",
@@ -267,10 +263,11 @@ def _apply_drift(actor: Actor, row: Row, attempt: Attempt, drift: dict[str, Any]
     }
     with db.engine.begin() as conn:
         updated = conn.execute(
-            q.update_binding(**drift, updated_at=_now()), {"binding_id": row.id, "now": _now()}
+            q.update_binding(row.client, **drift, updated_at=_now()),
+            {"binding_id": row.id, "now": _now()},
         ).one()
-        history.record_calls(conn, actor, row.id, row.client_id, attempt.calls, 200)
-        history.record_change(conn, actor, row.id, row.client_id, "Reconciled", changes)
+        history.record_calls(conn, actor, row.id, actor.client.id, attempt.calls, 200)
+        history.record_change(conn, actor, row.id, actor.client.id, "Reconciled", changes)
     return updated
 
 
@@ -283,6 +280,7 @@ def update(actor: Actor, binding_id: uuid.UUID, data: dict[str, Any]) -> Row:
     row = _owned(actor, binding_id)
     if row.status != "active":
         raise BindingNotActive(f"The binding is {row.status}")
+    _provider().ensure_available()
     field = "expires_at" if "ttl_seconds" in data else next(iter(data))
     value = lifetime_end(data) if field == "expires_at" else data[field]
     request = UpdateRequest(
@@ -295,7 +293,7 @@ def update(actor: Actor, binding_id: uuid.UUID, data: dict[str, Any]) -> Row:
     if attempt.error is not None:
         _record(actor, row, attempt, attempt.error.status)
         raise attempt.error
-    return _finish(actor, row.id, row.client_id, attempt, 200, **{field: value}, updated_at=_now())
+    return _finish(actor, row.id, attempt, 200, **{field: value}, updated_at=_now())
 
 
 def unbind(actor: Actor, binding_id: uuid.UUID) -> Row:
@@ -306,15 +304,16 @@ def unbind(actor: Actor, binding_id: uuid.UUID) -> Row:
     if row.status not in LIVE:
         raise BindingNotActive(f"The binding is {row.status}")
     ref = _ref(row)
+    _provider().ensure_available()
     _write_ahead(actor, row, "UnbindSubscription", unbind_params(ref))
     attempt = _provider().unbind(ref)
     if attempt.error is not None and not isinstance(attempt.error, SubscriptionGone):
         _record(actor, row, attempt, attempt.error.status)
         raise attempt.error
     now = _now()
-    return _finish(
-        actor, row.id, row.client_id, attempt, 200, status="unbound", unbound_at=now, updated_at=now
-    )
+    row = _finish(actor, row.id, attempt, 200, status="unbound", unbound_at=now, updated_at=now)
+    metrics.binding_unbound(row.type, actor.client.name)
+    return row
 
 
 def call_status(actor: Actor, binding_id: uuid.UUID, caller: str) -> dict[str, Any]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from limits import parse as parse_limit
 from sqlalchemy import bindparam, insert, select, update
 
 from app.errors import Forbidden, NotFound, Unauthorized, ValidationFailed
@@ -26,6 +27,7 @@ class Client:
     name: str
     scopes: frozenset[str]
     pools: frozenset[str] | None
+    rate_limit: str | None = None
 
     @property
     def audits(self) -> bool:
@@ -44,13 +46,14 @@ class ClientInfo:
     name: str
     scopes: list[str]
     pools: list[str] | None
+    rate_limit: str | None
     created_at: datetime
     revoked_at: datetime | None
 
 
-_AUTH_QUERY = select(clients.c.id, clients.c.name, clients.c.scopes, clients.c.pools).where(
-    clients.c.token_hash == bindparam("token_hash"), clients.c.revoked_at.is_(None)
-)
+_AUTH_QUERY = select(
+    clients.c.id, clients.c.name, clients.c.scopes, clients.c.pools, clients.c.rate_limit
+).where(clients.c.token_hash == bindparam("token_hash"), clients.c.revoked_at.is_(None))
 
 
 def authenticate(token: str | None) -> Client:
@@ -62,11 +65,14 @@ def authenticate(token: str | None) -> Client:
     if row is None:
         raise Unauthorized("The bearer token is unknown or revoked")
     pools = frozenset(row.pools) if row.pools is not None else None
-    return Client(row.id, row.name, frozenset(row.scopes), pools)
+    return Client(row.id, row.name, frozenset(row.scopes), pools, row.rate_limit)
 
 
-def create_client(name: str, scopes: list[str], pools: list[str] | None) -> str:
+def create_client(
+    name: str, scopes: list[str], pools: list[str] | None, rate_limit: str | None = None
+) -> str:
     """Register a caller and return its token: the only time the token is ever seen."""
+    _check_rate(rate_limit)
     unknown = sorted(set(scopes) - set(SCOPES))
     if unknown or not scopes:
         raise ValidationFailed(errors={"scope": [f"Choose from {', '.join(SCOPES)}."]})
@@ -80,10 +86,20 @@ def create_client(name: str, scopes: list[str], pools: list[str] | None) -> str:
                 token_hash=hash_token(token),
                 scopes=sorted(set(scopes)),
                 pools=sorted(set(pools)) if pools else None,
+                rate_limit=rate_limit,
                 created_at=datetime.now(UTC),
             )
         )
     return token
+
+
+def _check_rate(rate_limit: str | None) -> None:
+    if rate_limit is None:
+        return
+    try:
+        parse_limit(rate_limit)
+    except ValueError:
+        raise ValidationFailed(errors={"rate_limit": ["Use a form like 100/second."]}) from None
 
 
 def list_clients() -> list[ClientInfo]:
@@ -91,6 +107,7 @@ def list_clients() -> list[ClientInfo]:
         clients.c.name,
         clients.c.scopes,
         clients.c.pools,
+        clients.c.rate_limit,
         clients.c.created_at,
         clients.c.revoked_at,
     ).order_by(clients.c.name)

@@ -76,7 +76,8 @@ def record_calls(
         )
         for call in calls
     ]
-    conn.execute(q.insert_event, rows)
+    if rows:
+        conn.execute(q.insert_event, rows)
 
 
 def record_change(

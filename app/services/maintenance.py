@@ -1,31 +1,27 @@
-"""Cron-safe maintenance: store derived expiry, and reconcile local state with Alibaba.
+"""Cron-safe maintenance: store derived expiry, purge stale keys, run reconcile alone.
 
-Both may run on several hosts at once: expiry is one conditional UPDATE, and
-reconcile re-reads each row and records every repair as an event.
+Expiry is one conditional UPDATE, safe on several hosts at once; reconcile takes a
+PostgreSQL advisory lock so that concurrent runs from several hosts do not
+double the upstream queries (the second one reports and leaves).
 """
 
 from __future__ import annotations
 
 import uuid
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import and_, select, update
-from sqlalchemy import exc as sa_exc
+from sqlalchemy import text, update
 
-from app.errors import GatewayError
 from app.extensions import db
-from app.services import bindings as binding_service
-from app.services import history
+from app.services import history, idempotency, reconcile
 from app.services import queries as q
 from app.services.clients import Client
 from app.services.history import Actor
 
-PENDING_GRACE = timedelta(minutes=2)
-
-
-def _system_actor(task: str, client_id: int, client_name: str) -> Actor:
-    client = Client(client_id, client_name, frozenset(), None)
-    return Actor(client=client, request_id=f"{task}-{uuid.uuid4().hex[:12]}")
+RECONCILE_LOCK = 0x5049_4C53  # "PILS": one reconcile at a time, cluster-wide
 
 
 def expire_due() -> int:
@@ -37,7 +33,7 @@ def expire_due() -> int:
         .values(status="expired", updated_at=now)
         .returning(q.bindings.c.id, q.bindings.c.client_id)
     )
-    actor = _system_actor("expire", 0, "system")
+    actor = Actor(Client(0, "system", frozenset(), None), f"expire-{uuid.uuid4().hex[:12]}")
     with db.engine.begin() as conn:
         expired = conn.execute(statement).all()
         for binding_id, client_id in expired:
@@ -47,41 +43,28 @@ def expire_due() -> int:
     return len(expired)
 
 
-def reconcile_all() -> dict[str, int]:
-    """Ask Alibaba about every locally active binding and settle stale pending ones."""
-    now = datetime.now(UTC)
-    summary = {"checked": 0, "repaired": 0, "failed": 0, "unknown": _settle_pending(now)}
-    live = (
-        select(*q.BINDING_COLUMNS)
-        .select_from(q.bindings.join(q.clients, q.clients.c.id == q.bindings.c.client_id))
-        .where(q.bindings.c.status == "active", q.bindings.c.subs_id.is_not(None))
-    )
+def purge_idempotency_keys() -> int:
+    return idempotency.purge_expired()
+
+
+@contextmanager
+def _exclusive() -> Iterator[bool]:
     with db.engine.connect() as conn:
-        rows = conn.execute(live, {"now": now}).all()
-    for row in rows:
-        summary["checked"] += 1
-        actor = _system_actor("reconcile", row.client_id, row.client)
+        if conn.dialect.name != "postgresql":
+            yield True
+            return
+        held = conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": RECONCILE_LOCK}).scalar()
         try:
-            after = binding_service.reconcile(actor, row)
-        except (GatewayError, sa_exc.DBAPIError):  # one bad binding must not stop the sweep
-            summary["failed"] += 1
-            continue
-        summary["repaired"] += after is not row
-    return summary
+            yield bool(held)
+        finally:
+            if held:
+                conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": RECONCILE_LOCK})
+            conn.commit()
 
 
-def _settle_pending(now: datetime) -> int:
-    """A pending row older than any upstream timeout lost its outcome in a crash: say so."""
-    cutoff = now - PENDING_GRACE
-    statement = (
-        update(q.bindings)
-        .where(and_(q.bindings.c.status == "pending", q.bindings.c.created_at < cutoff))
-        .values(status="unknown", updated_at=now)
-        .returning(q.bindings.c.id, q.bindings.c.client_id)
-    )
-    actor = _system_actor("reconcile", 0, "system")
-    with db.engine.begin() as conn:
-        settled = conn.execute(statement).all()
-        for binding_id, client_id in settled:
-            history.record_change(conn, actor, binding_id, client_id, "MarkedUnknown", {})
-    return len(settled)
+def reconcile_all(pending_after: timedelta) -> Counter[str] | None:
+    """None when another host is reconciling right now."""
+    with _exclusive() as alone:
+        if not alone:
+            return None
+        return reconcile.reconcile_all(pending_after)

@@ -53,13 +53,16 @@ insert_binding = insert(bindings)
 insert_event = insert(events)
 
 
-def update_binding(**values: object):
-    """UPDATE one binding, answering with the row as the API shows it (client name included)."""
+def update_binding(owner: str, **values: object):
+    """UPDATE one binding, answering with the row as the API shows it.
+
+    The owner's name comes from the caller: SQLite's RETURNING cannot reach a joined table.
+    """
     return (
         update(bindings)
-        .where(bindings.c.id == bindparam("binding_id"), clients.c.id == bindings.c.client_id)
+        .where(bindings.c.id == bindparam("binding_id"))
         .values(**values)
-        .returning(*BINDING_COLUMNS)
+        .returning(*BINDING_COLUMNS[:-2], literal(owner).label("client"), bindings.c.client_id)
     )
 
 

@@ -1,5 +1,7 @@
 """Before dialling, the app asks which number to call."""
 
+import requests
+
 from tests.conftest import rows
 
 
@@ -56,3 +58,41 @@ def test_an_unbound_binding_has_nothing_to_dial(rides, emulator):
 
     assert answer.status_code == 409
     assert emulator.calls("QueryCallStatus") == []
+
+
+def dial_advice(emulator, **advice):
+    requests.post(
+        f"{emulator.url}/__emulator/call-status", json=advice, timeout=5
+    ).raise_for_status()
+
+
+def test_the_platform_asks_to_degrade_to_the_real_number(rides, emulator):
+    binding = rides.bind()
+    dial_advice(emulator, subs_id=binding["subs_id"], status=3)
+
+    passenger = rides.get(f"/v1/bindings/{binding['id']}/call-status?caller=13800000001")
+    driver = rides.get(f"/v1/bindings/{binding['id']}/call-status?caller=13900000002")
+
+    assert passenger.get_json()["dial"] == {"number": "13900000002", "kind": "direct"}
+    assert driver.get_json()["dial"] == {"number": "13800000001", "kind": "direct"}
+    assert passenger.get_json()["status"] == 3
+
+
+def test_a_temporary_x_is_dialled_when_the_platform_assigns_one(rides, emulator):
+    binding = rides.bind()
+    dial_advice(emulator, subs_id=binding["subs_id"], status=2, called_no="17099999999")
+
+    answer = rides.get(f"/v1/bindings/{binding['id']}/call-status?caller=13800000001")
+
+    assert answer.get_json()["dial"] == {"number": "17099999999", "kind": "temporary_x"}
+
+
+def test_an_expired_binding_says_dial_nothing(rides, emulator):
+    binding = rides.bind(ttl_seconds=300)
+    requests.post(f"{emulator.url}/__emulator/clock", json={"advance_s": 600}, timeout=5)
+
+    answer = rides.get(f"/v1/bindings/{binding['id']}/call-status?caller=13800000001")
+
+    assert answer.status_code == 200
+    assert answer.get_json()["status"] == 4
+    assert answer.get_json()["dial"] == {"number": None, "kind": "none"}

@@ -32,13 +32,17 @@ def test_wrong_method_is_a_405_problem(rides):
 
     assert answer.status_code == 405
     assert answer.get_json()["code"] == "method_not_allowed"
+    assert set(answer.headers["Allow"].split(", ")) >= {"GET", "POST"}
 
 
 def test_health_and_readiness(http):
     assert http.get("/healthz").status_code == 200
     ready = http.get("/readyz")
     assert ready.status_code == 200
-    assert ready.get_json() == {"ready": True, "checks": {"database": "ok", "schema": "ok"}}
+    assert ready.get_json() == {
+        "ready": True,
+        "checks": {"database": "ok", "schema": "ok", "upstream_circuit": "closed"},
+    }
 
 
 def test_openapi_spec_documents_the_contract(http):

@@ -1,0 +1,44 @@
+"""/v1/events: the audit search over every binding's history (audit:read)."""
+
+from __future__ import annotations
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from marshmallow import RAISE
+
+from app.api.export import CSV_RESPONSE, csv_response, wants_csv
+from app.auth import requires
+from app.errors import PROBLEM_MIMETYPE
+from app.schemas.audit import EventPageSchema, EventQuerySchema
+from app.schemas.events import EventSchema
+from app.schemas.problem import ProblemSchema
+from app.services import audit
+from app.services.clients import AUDIT
+
+blp = Blueprint(
+    "events",
+    __name__,
+    url_prefix="/v1/events",
+    description="Audit: every upstream call and state change of every binding (audit:read).",
+)
+
+PROBLEM = {"schema": ProblemSchema, "content_type": PROBLEM_MIMETYPE}
+
+
+@blp.route("")
+class EventCollection(MethodView):
+    @requires(AUDIT)
+    @blp.arguments(EventQuerySchema, location="query", unknown=RAISE)
+    @blp.response(200, EventPageSchema)
+    @blp.alt_response(200, **CSV_RESPONSE)
+    @blp.alt_response(401, **PROBLEM)
+    @blp.alt_response(403, **PROBLEM)
+    @blp.alt_response(422, **PROBLEM)
+    def get(self, args):
+        """Search the event history of every binding, newest first
+
+        `Accept: text/csv` exports every match (all pages) as CSV.
+        """
+        if wants_csv():
+            return csv_response(audit.all_events(args), EventSchema(), "events")
+        return audit.find_events(args)

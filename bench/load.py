@@ -1,0 +1,278 @@
+"""`python -m bench.load`: what the gateway adds to the one SDK call it wraps, under load.
+
+One run starts the emulator, a fresh PostgreSQL database and the gateway under gunicorn (see
+`bench.load_stack`), then measures, each for `--duration` seconds after `--warmup`:
+  1. direct: C threads of this process sharing one AcsClient, BindAxb then UnbindSubscription;
+  2. gateway: C keep-alive clients (`bench.loadgen`) doing POST /v1/bindings then DELETE;
+  3. fixed rate: `--rate` requests per second, open loop, through the gateway and directly.
+One unit on either side is one upstream call: a BindAxb or an UnbindSubscription directly, a
+POST or a DELETE through the gateway. Progress goes to stdout line by line; the last line is the
+result as one JSON object. More than 1 % failed requests in any phase fails the run (exit 1).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+from contextlib import nullcontext
+from types import FrameType
+
+from bench import load_direct, load_gateway, load_profile
+from bench.load_plan import OpenLoopPlan
+from bench.load_plot import plot_sweep
+from bench.load_stack import OUT, Stack, running_stack
+from bench.load_stats import BenchFailed, require_few_errors
+from emulator import DEFAULT_POOL_KEY
+
+SWEEP_CONCURRENCY = (1, 8, 32, 64)
+OPEN_LOOP_THREADS = 32
+OTHER_LOAD_WARNING_CORES = 0.15
+
+
+def progress(message: str) -> None:
+    print(message, flush=True)
+
+
+def _timing(summary: dict) -> str:
+    return f"p50 {summary['p50_ms']:.2f} ms  p99 {summary['p99_ms']:.2f} ms"
+
+
+def measure_direct(stack: Stack, concurrency: int, args: argparse.Namespace) -> dict:
+    """Closed-loop SDK calls from this process; its CPU and the emulator's per call."""
+    stack.emulator.reset()
+    sdk = load_direct.DirectSdk(stack.emulator.port, DEFAULT_POOL_KEY, pool_size=concurrency)
+    emulator_pid = stack.emulator.service.pid
+    tally, cpu = load_direct.closed_loop(sdk, concurrency, args.warmup, args.duration, emulator_pid)
+    result = tally.summary()
+    require_few_errors("direct", result)
+    calls = result["requests"]
+    result["cpu_ms_per_call"] = round(cpu.per_pid[os.getpid()] * 1000 / calls, 3)
+    result["emulator_cpu_ms_per_call"] = round(cpu.per_pid[emulator_pid] * 1000 / calls, 3)
+    result["host_busy_share"] = round(cpu.host_busy_share, 3)
+    result["other_load_cores"] = round(cpu.other_cores, 2)
+    progress(
+        f"direct   C={concurrency}: {result['rps']:.1f} calls/s  {_timing(result)}"
+        f"  cpu {result['cpu_ms_per_call']:.3f} ms/call"
+        f"  emulator {result['emulator_cpu_ms_per_call']:.3f} ms/call"
+    )
+    progress(f"         {calls} calls, {result['errors']} failed {result['outcomes']}")
+    _report_machine("direct", result)
+    return result
+
+
+def _report_machine(phase: str, result: dict) -> None:
+    """How busy the machine was, and a warning when someone else's processes shared it."""
+    progress(
+        f"         host busy {result['host_busy_share']:.0%};"
+        f" other processes used {result['other_load_cores']:.2f} cores"
+    )
+    if result["other_load_cores"] > OTHER_LOAD_WARNING_CORES:
+        progress(
+            f"WARNING: {phase}: other processes used {result['other_load_cores']:.2f} cores"
+            " during the window; these numbers are disturbed, run again on a quiet machine"
+        )
+
+
+def measure_gateway(
+    stack: Stack, concurrency: int, args: argparse.Namespace, direct_cpu_ms: float
+) -> dict:
+    """Closed-loop HTTP through the gateway; its CPU per request beyond the direct SDK's."""
+    stack.emulator.reset()
+    sampling = (
+        load_profile.sampling(stack.gateway.master, args.warmup + args.duration)
+        if args.profile
+        else nullcontext()
+    )
+    with sampling as profile:
+        result = load_gateway.closed_loop(
+            stack, DEFAULT_POOL_KEY, concurrency, args.warmup, args.duration
+        )
+    require_few_errors("gateway", result)
+    result["own_cpu_ms_per_req"] = round(result["cpu_ms_per_req"] - direct_cpu_ms, 3)
+    progress(
+        f"gateway  C={concurrency}: {result['rps']:.1f} req/s  {_timing(result)}"
+        f"  cpu {result['cpu_ms_per_req']:.3f} ms/req (own {result['own_cpu_ms_per_req']:.3f})"
+        f"  database {result['db_cpu_ms_per_req']:.3f} ms/req  rss {result['rss_mb']} MB"
+    )
+    progress(
+        f"         {result['requests']} requests, {result['errors']} failed {result['outcomes']};"
+        f" load generator {result['loadgen_cpu_ms_per_req']:.3f} ms CPU/req"
+    )
+    spread = ", ".join(
+        f"pid {w['pid']} {w['connections']} conn {w['cpu_share']:.0%} cpu"
+        for w in result["workers"]
+    )
+    progress(
+        f"         workers: {spread}; {result['unaccepted_connections']} connections"
+        " not yet accepted by any worker"
+    )
+    _report_machine("gateway", result)
+    if args.latency_ms:
+        bound = concurrency * 1000 / args.latency_ms
+        result["latency_bound_share"] = round(result["rps"] / bound, 3)
+        progress(f"         {result['latency_bound_share']:.0%} of C ÷ latency = {bound:.0f} req/s")
+    if profile is not None:
+        for line in load_profile.report(profile, result["cpu_ms_per_req"]):
+            progress(f"         {line}")
+    return result
+
+
+def measure_fixed_rate(stack: Stack, args: argparse.Namespace) -> dict:
+    """Open loop at `--rate`: what the gateway adds to each call's latency, queueing included."""
+    stack.emulator.reset()
+    through = load_gateway.open_loop(
+        stack.gateway, DEFAULT_POOL_KEY, args.rate, args.warmup, args.duration
+    )
+    require_few_errors("fixed rate through the gateway", through)
+    stack.emulator.reset()
+    sdk = load_direct.DirectSdk(stack.emulator.port, DEFAULT_POOL_KEY, OPEN_LOOP_THREADS)
+    plan = OpenLoopPlan(args.rate, args.warmup, args.duration)
+    direct = load_direct.open_loop(sdk, plan, OPEN_LOOP_THREADS).summary()
+    require_few_errors("fixed rate direct", direct)
+    result = {
+        "added_p50_ms": round(through["p50_ms"] - direct["p50_ms"], 3),
+        "added_p99_ms": round(through["p99_ms"] - direct["p99_ms"], 3),
+        "rate": args.rate,
+        "gateway_p50_ms": through["p50_ms"],
+        "gateway_p99_ms": through["p99_ms"],
+        "direct_p50_ms": direct["p50_ms"],
+        "direct_p99_ms": direct["p99_ms"],
+    }
+    progress(
+        f"fixed    {args.rate:g} req/s: gateway {_timing(through)}, direct {_timing(direct)}"
+        f" → added p50 {result['added_p50_ms']:.2f} ms, p99 {result['added_p99_ms']:.2f} ms"
+        f" ({through['requests']} + {direct['requests']} requests)"
+    )
+    return result
+
+
+PUBLIC_DIRECT = (
+    "rps",
+    "p50_ms",
+    "p99_ms",
+    "cpu_ms_per_call",
+    "requests",
+    "errors",
+    "host_busy_share",
+    "other_load_cores",
+)
+PUBLIC_GATEWAY = (
+    "rps",
+    "p50_ms",
+    "p99_ms",
+    "cpu_ms_per_req",
+    "own_cpu_ms_per_req",
+    "rss_mb",
+    "requests",
+    "errors",
+    "db_cpu_ms_per_req",
+    "host_busy_share",
+    "other_load_cores",
+    "latency_bound_share",
+    "unaccepted_connections",
+    "workers",
+)
+
+
+def measure(stack: Stack, concurrency: int, args: argparse.Namespace) -> dict:
+    """Direct then gateway at one concurrency; the result without its fixed-rate part."""
+    direct = measure_direct(stack, concurrency, args)
+    gateway = measure_gateway(stack, concurrency, args, direct["cpu_ms_per_call"])
+    return {
+        "direct": {k: direct[k] for k in PUBLIC_DIRECT},
+        "gateway": {k: gateway[k] for k in PUBLIC_GATEWAY if k in gateway},
+        "emulator": {"cpu_ms_per_call": direct["emulator_cpu_ms_per_call"]},
+        "ratio": round(gateway["rps"] / direct["rps"], 3),
+        "loadgen": {"cpu_ms_per_req": gateway["loadgen_cpu_ms_per_req"]},
+        "concurrency": concurrency,
+    }
+
+
+def run(args: argparse.Namespace) -> dict:
+    overrides = dict(item.split("=", 1) for item in args.gateway_env)
+    settings = {"latency_ms": args.latency_ms, "duration_s": args.duration, "warmup_s": args.warmup}
+    if overrides:
+        settings["gateway_env"] = overrides
+    with running_stack(args.latency_ms, overrides) as stack:
+        workers = stack.gateway.workers()
+        progress(
+            f"stack up: emulator :{stack.emulator.port} (latency {args.latency_ms} ms),"
+            f" gateway :{stack.gateway.port} with {len(workers)} workers {workers},"
+            f" database {stack.gateway.database}"
+            + (f", gateway env {overrides}" if overrides else "")
+        )
+        levels = SWEEP_CONCURRENCY if args.sweep else (args.concurrency,)
+        runs = [measure(stack, concurrency, args) for concurrency in levels]
+        fixed_rate = measure_fixed_rate(stack, args)
+    for result in runs:
+        result.update(fixed_rate=fixed_rate, **settings)
+    if not args.sweep:
+        return runs[0]
+    sweep = {**settings, "runs": runs}
+    (OUT / "load-sweep.json").write_text(json.dumps(sweep, indent=2) + "\n")
+    plot_sweep(runs, args.latency_ms, OUT / "load-sweep.png")
+    progress(f"wrote {OUT / 'load-sweep.json'} and {OUT / 'load-sweep.png'}")
+    return sweep
+
+
+def _environment_setting(text: str) -> str:
+    name, sep, _ = text.partition("=")
+    if not (name and sep):
+        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {text!r}")
+    return text
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.load",
+        description="Gateway vs direct SDK under load; the last stdout line is JSON.",
+    )
+    parser.add_argument("--concurrency", type=int, default=32, help="clients (default 32)")
+    parser.add_argument("--duration", type=float, default=20, help="seconds measured per phase")
+    parser.add_argument("--latency-ms", type=int, default=0, help="emulator latency per call")
+    parser.add_argument("--warmup", type=float, default=3, help="seconds before each window")
+    parser.add_argument(
+        "--sweep", action="store_true", help=f"concurrency {SWEEP_CONCURRENCY}, plot and JSON"
+    )
+    parser.add_argument("--rate", type=float, default=100, help="fixed-rate phase, req/s")
+    parser.add_argument(
+        "--profile", action="store_true", help="py-spy the workers during the gateway phase"
+    )
+    parser.add_argument(
+        "--gateway-env",
+        action="append",
+        default=[],
+        type=_environment_setting,
+        metavar="NAME=VALUE",
+        help="set a gateway variable on purpose (recorded in the result); repeatable",
+    )
+    args = parser.parse_args(argv)
+    if args.concurrency < 1 or args.duration <= 0 or args.warmup < 0 or args.rate <= 0:
+        parser.error("concurrency, duration and rate must be positive, warmup not negative")
+    return args
+
+
+def _stop_on_sigterm(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+def main() -> int:
+    args = parse_args(sys.argv[1:])
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
+    try:
+        result = run(args)
+    except BenchFailed as failure:
+        print(f"BENCH FAILED: {failure}", file=sys.stderr, flush=True)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted; everything started was stopped", file=sys.stderr)
+        return 130
+    print(json.dumps(result), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

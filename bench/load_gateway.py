@@ -1,0 +1,143 @@
+"""The gateway phases: `bench.loadgen` drives it from another process while /proc is read here.
+
+The load generator announces when its measurement window opens and closes; the CPU of every
+gunicorn process (master and workers) and of the database's backends is read at those two
+moments, so CPU and request counts cover the same seconds.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+
+from bench.load_proc import CpuUse, CpuWindow, connections_per_pid, pids_with_cmdline, rss_mb
+from bench.load_stack import ROOT, Gateway, Stack
+from bench.load_stats import BenchFailed
+from bench.loadgen import WINDOW_END, WINDOW_START
+
+
+def _run_loadgen(
+    gateway: Gateway,
+    pool_key: str,
+    mode: list[str],
+    warmup_s: float,
+    duration_s: float,
+    on_start: Callable[[int], None] = lambda pid: None,
+    on_end: Callable[[], None] = lambda: None,
+) -> dict:
+    """Run `python -m bench.loadgen` to completion; its results. `on_start` gets its pid."""
+    command = [
+        sys.executable,
+        "-m",
+        "bench.loadgen",
+        "--port",
+        str(gateway.port),
+        "--pool-key",
+        pool_key,
+        *mode,
+        "--warmup",
+        str(warmup_s),
+        "--duration",
+        str(duration_s),
+    ]
+    process = subprocess.Popen(
+        command,
+        cwd=ROOT,
+        env={**os.environ, "LOADGEN_TOKEN": gateway.token},
+        stdout=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        lines = []
+        for line in process.stdout:  # type: ignore[union-attr]
+            line = line.strip()
+            if line == WINDOW_START:
+                on_start(process.pid)
+            elif line == WINDOW_END:
+                on_end()
+            elif line:
+                lines.append(line)
+        if process.wait() != 0 or not lines:
+            raise BenchFailed(f"the load generator failed (exit {process.returncode})")
+        result = json.loads(lines[-1])
+        result["loadgen_cpu_ms_per_req"] = result.pop("cpu_ms_per_req")
+        return result
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+class WindowProbe:
+    """What /proc says when the load generator opens and closes its measurement window."""
+
+    def __init__(self, stack: Stack) -> None:
+        self._stack = stack
+        self.workers = stack.gateway.workers()
+        self.gunicorn = (stack.gateway.master, *self.workers)
+        self.database: list[int] = []
+        self._window: CpuWindow | None = None
+        self.cpu: CpuUse | None = None
+        self.connections: dict[int, int] = {}
+        self.unaccepted = 0
+
+    def open(self, loadgen_pid: int) -> None:
+        # Backends are looked up now: each worker's pool opened its connections in the warm-up.
+        self.database = pids_with_cmdline(f" {self._stack.gateway.database} ")
+        bystanders = (self._stack.emulator.service.pid, loadgen_pid, os.getpid())
+        self._window = CpuWindow((*self.gunicorn, *self.database, *bystanders))
+
+    def close(self) -> None:
+        if self._window is None:
+            raise BenchFailed("the load generator closed a window it never opened")
+        self.cpu = self._window.stop()
+        port = self._stack.gateway.port
+        self.connections, self.unaccepted = connections_per_pid(self.workers, port)
+
+
+def closed_loop(
+    stack: Stack, pool_key: str, concurrency: int, warmup_s: float, duration_s: float
+) -> dict:
+    """`concurrency` keep-alive clients doing POST then DELETE; the gateway's CPU per request,
+    its largest worker's RSS and how clients and work spread over the workers."""
+    probe = WindowProbe(stack)
+    mode = ["--concurrency", str(concurrency)]
+    result = _run_loadgen(
+        stack.gateway, pool_key, mode, warmup_s, duration_s, probe.open, probe.close
+    )
+    workers, cpu = probe.workers, probe.cpu
+    if cpu is None or stack.gateway.workers() != workers:
+        raise BenchFailed(
+            f"gunicorn replaced workers during the run ({workers} → {stack.gateway.workers()}),"
+            f" so their CPU is lost; see {stack.gateway.service.log}"
+        )
+    requests = max(result["requests"], 1)
+    worker_cpu = cpu.total(workers) or 1.0
+    return {
+        **result,
+        "cpu_ms_per_req": round(cpu.total(probe.gunicorn) * 1000 / requests, 3),
+        "rss_mb": round(max(rss_mb(pid) for pid in workers), 1),
+        "db_cpu_ms_per_req": round(cpu.total(probe.database) * 1000 / requests, 3),
+        "host_busy_share": round(cpu.host_busy_share, 3),
+        "other_load_cores": round(cpu.other_cores, 2),
+        "unaccepted_connections": probe.unaccepted,
+        "workers": [
+            {
+                "pid": pid,
+                "connections": probe.connections.get(pid, 0),
+                "cpu_share": round(cpu.per_pid[pid] / worker_cpu, 3),
+            }
+            for pid in workers
+        ],
+    }
+
+
+def open_loop(
+    gateway: Gateway, pool_key: str, rate: float, warmup_s: float, duration_s: float
+) -> dict:
+    """The fixed-rate schedule through the gateway; latencies count from each due time."""
+    return _run_loadgen(gateway, pool_key, ["--rate", str(rate)], warmup_s, duration_s)

@@ -1,0 +1,151 @@
+"""What the benchmark reads from /proc: CPU time, memory and sockets of the processes it started.
+
+Reading /proc costs nothing on the measured processes (no agent, no signal), and it sees all
+of a process's threads at once, which `time.process_time()` cannot do from the outside.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+TICKS_PER_S = os.sysconf("SC_CLK_TCK")
+ESTABLISHED = "01"
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of every thread of `pid` so far; 0 once it has gone."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            text = stat.read().decode()
+    except (FileNotFoundError, ProcessLookupError):
+        return 0.0
+    # The command name may hold spaces and parentheses: fields start after the last ")".
+    fields = text[text.rindex(")") + 2 :].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS_PER_S
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory (VmRSS) in MiB; 0 once the process has gone."""
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+    except FileNotFoundError:
+        pass
+    return 0.0
+
+
+def _all_pids() -> list[int]:
+    return [int(name) for name in os.listdir("/proc") if name.isdigit()]
+
+
+def children(parent: int) -> list[int]:
+    """Direct children of `parent` (gunicorn's workers when `parent` is its master)."""
+    found = []
+    for pid in _all_pids():
+        try:
+            with open(f"/proc/{pid}/stat", "rb") as stat:
+                text = stat.read().decode()
+        except FileNotFoundError:
+            continue
+        if int(text[text.rindex(")") + 2 :].split()[1]) == parent:
+            found.append(pid)
+    return sorted(found)
+
+
+def pids_with_cmdline(fragment: str) -> list[int]:
+    """Processes whose command line contains `fragment`: PostgreSQL backends of one database
+    show it in their title (`postgres: … postgres bench_load_42 127.0.0.1(51234) idle`)."""
+    found = []
+    for pid in _all_pids():
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
+                text = cmdline.read().replace(b"\0", b" ").decode(errors="replace")
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        if fragment in text:
+            found.append(pid)
+    return found
+
+
+def host_busy_cores() -> tuple[float, float]:
+    """(busy, total) CPU seconds of the whole machine since boot, from /proc/stat."""
+    with open("/proc/stat") as stat:
+        values = [int(v) for v in stat.readline().split()[1:]]
+    idle = values[3] + values[4]  # idle + iowait
+    return (sum(values) - idle) / TICKS_PER_S, sum(values) / TICKS_PER_S
+
+
+def connections_per_pid(pids: Iterable[int], local_port: int) -> tuple[dict[int, int], int]:
+    """Established TCP connections to `local_port` held by each pid, and how many no pid holds
+    yet (still in the listen backlog): how the accept() race spread keep-alive clients over
+    gunicorn's workers, and how many wait for any worker to take them."""
+    inodes = []
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(table) as lines:
+                next(lines)
+                for line in lines:
+                    cols = line.split()
+                    if cols[3] == ESTABLISHED and int(cols[1].rsplit(":", 1)[1], 16) == local_port:
+                        inodes.append(cols[9])
+        except FileNotFoundError:
+            continue
+    wanted = set(inodes)
+    counts = {}
+    for pid in pids:
+        held = 0
+        try:
+            for fd in os.listdir(f"/proc/{pid}/fd"):
+                target = os.readlink(f"/proc/{pid}/fd/{fd}")
+                if target.startswith("socket:[") and target[8:-1] in wanted:
+                    held += 1
+        except (FileNotFoundError, PermissionError):
+            pass
+        counts[pid] = held
+    return counts, len(inodes) - sum(counts.values())
+
+
+@dataclass(frozen=True)
+class CpuUse:
+    """CPU seconds per pid over a window, and the whole machine's over the same wall time."""
+
+    per_pid: dict[int, float]
+    host_busy_s: float
+    host_total_s: float
+    wall_s: float
+
+    def total(self, pids: Iterable[int]) -> float:
+        return sum(self.per_pid[pid] for pid in pids)
+
+    @property
+    def host_busy_share(self) -> float:
+        return self.host_busy_s / self.host_total_s if self.host_total_s > 0 else 0.0
+
+    @property
+    def other_cores(self) -> float:
+        """Cores kept busy by processes outside the window's pids: other people's tests, say.
+        Anything well above zero means the numbers were taken on a shared machine."""
+        return max(0.0, (self.host_busy_s - sum(self.per_pid.values())) / self.wall_s)
+
+
+class CpuWindow:
+    """Starts counting when created; `stop()` gives the CPU used since, per pid and host-wide."""
+
+    def __init__(self, pids: Iterable[int]) -> None:
+        self._started = time.monotonic()
+        self._before = {pid: cpu_seconds(pid) for pid in pids}
+        self._host_before = host_busy_cores()
+
+    def stop(self) -> CpuUse:
+        busy, total = host_busy_cores()
+        return CpuUse(
+            per_pid={pid: cpu_seconds(pid) - before for pid, before in self._before.items()},
+            host_busy_s=busy - self._host_before[0],
+            host_total_s=total - self._host_before[1],
+            wall_s=time.monotonic() - self._started,
+        )

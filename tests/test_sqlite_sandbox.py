@@ -1,0 +1,22 @@
+"""`make run` uses SQLite: the core path must work there too (PostgreSQL is the record)."""
+
+import flask_migrate
+
+from app import create_app
+from tests.conftest import Caller, axb, test_settings
+
+
+def test_bind_and_unbind_on_the_embedded_database(emulator, tmp_path):
+    app = create_app(test_settings(emulator.url, database_url=f"sqlite:///{tmp_path}/gateway.db"))
+    with app.app_context():
+        flask_migrate.upgrade()
+    runner = app.test_cli_runner()
+    token = runner.invoke(args=["clients", "create", "rides", "--scope", "bindings:write"]).output
+    rides = Caller(app.test_client(), token.splitlines()[-1])
+
+    created = rides.post("/v1/bindings", json=axb())
+    assert created.status_code == 201
+    unbound = rides.delete(f"/v1/bindings/{created.get_json()['id']}")
+    assert unbound.status_code == 200
+    assert unbound.get_json()["status"] == "unbound"
+    assert unbound.get_json()["client"] == "rides"
