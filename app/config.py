@@ -69,6 +69,7 @@ class Settings:
     db_statement_timeout_ms: int = 5000
     db_pool_size: int = 20
     ratelimit_storage_uri: str = "memory://"
+    token_cache_s: float = 2.0
     client_rate_limit: str = "1000/second"
     account_rate_limit: str = "4500/second"
     log_level: int = logging.INFO
@@ -156,6 +157,7 @@ def _read(env: Env) -> Settings:
         db_statement_timeout_ms=env.int("DB_STATEMENT_TIMEOUT_MS", 5000),
         db_pool_size=env.int("DB_POOL_SIZE", 20),
         ratelimit_storage_uri=env.str("RATELIMIT_STORAGE_URI", "memory://"),
+        token_cache_s=env.float("TOKEN_CACHE_SECONDS", 2.0),
         client_rate_limit=_rate(env, "CLIENT_RATE_LIMIT", "1000/second"),
         account_rate_limit=_rate(env, "ACCOUNT_RATE_LIMIT", "4500/second"),
         log_level=env.log_level("LOG_LEVEL", "INFO"),

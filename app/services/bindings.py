@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import Row
+from sqlalchemy import Connection, Row
 from sqlalchemy import exc as sa_exc
 
 from app import metrics
@@ -73,30 +73,27 @@ def _ref(row: Row) -> SubscriptionRef:
     return SubscriptionRef(pool_key=row.pool_key, subs_id=row.subs_id, phone_x=row.phone_x)
 
 
-def _load(binding_id: uuid.UUID) -> Row | None:
-    with db.engine.connect() as conn:
-        return conn.execute(q.binding_by_id, {"binding_id": binding_id, "now": _now()}).first()
+def _load(conn: Connection, binding_id: uuid.UUID) -> Row | None:
+    return conn.execute(q.binding_by_id, {"binding_id": binding_id, "now": _now()}).first()
 
 
-def _visible(actor: Actor, binding_id: uuid.UUID) -> Row:
+def _visible(actor: Actor, binding_id: uuid.UUID, conn: Connection | None = None) -> Row:
     """Another client's binding is a 404, unless the caller audits."""
-    row = _load(binding_id)
+    if conn is None:
+        with db.engine.connect() as own:
+            return _visible(actor, binding_id, own)
+    row = _load(conn, binding_id)
     if row is None or (row.client_id != actor.client.id and not actor.client.audits):
         raise NotFound("No such binding")
     return row
 
 
-def _owned(actor: Actor, binding_id: uuid.UUID) -> Row:
+def _owned(conn: Connection, actor: Actor, binding_id: uuid.UUID) -> Row:
     """Only the owner changes a binding; audit:read reads all and changes nothing."""
-    row = _load(binding_id)
+    row = _load(conn, binding_id)
     if row is None or row.client_id != actor.client.id:
         raise NotFound("No such binding")
     return row
-
-
-def _write_ahead(actor: Actor, row: Row, action: str, params: dict) -> None:
-    with db.engine.begin() as conn:
-        history.record_request(conn, actor, row.id, actor.client.id, action, params)
 
 
 def _record(actor: Actor, row: Row, attempt: Attempt, http_status: int) -> None:
@@ -276,19 +273,23 @@ def _jsonable(value: Any) -> Any:
 
 
 def update(actor: Actor, binding_id: uuid.UUID, data: dict[str, Any]) -> Row:
-    """One UpdateSubscription operation on an active binding."""
-    row = _owned(actor, binding_id)
-    if row.status != "active":
-        raise BindingNotActive(f"The binding is {row.status}")
-    _provider().ensure_available()
+    """One UpdateSubscription operation on an active binding.
+    Reading the binding and writing the request event share one transaction."""
     field = "expires_at" if "ttl_seconds" in data else next(iter(data))
     value = lifetime_end(data) if field == "expires_at" else data[field]
-    request = UpdateRequest(
-        ref=_ref(row),
-        operation=UPDATE_OPERATIONS[field],
-        **{field: value if field != "call_restrict" else value or CLEAR_RESTRICTION},
-    )
-    _write_ahead(actor, row, request.action, request.params())
+    with db.engine.begin() as conn:
+        row = _owned(conn, actor, binding_id)
+        if row.status != "active":
+            raise BindingNotActive(f"The binding is {row.status}")
+        _provider().ensure_available()
+        request = UpdateRequest(
+            ref=_ref(row),
+            operation=UPDATE_OPERATIONS[field],
+            **{field: value if field != "call_restrict" else value or CLEAR_RESTRICTION},
+        )
+        history.record_request(
+            conn, actor, row.id, actor.client.id, request.action, request.params()
+        )
     attempt = _provider().update(request)
     if attempt.error is not None:
         _record(actor, row, attempt, attempt.error.status)
@@ -298,14 +299,17 @@ def update(actor: Actor, binding_id: uuid.UUID, data: dict[str, Any]) -> Row:
 
 def unbind(actor: Actor, binding_id: uuid.UUID) -> Row:
     """Idempotent: an unbound binding answers as is, and Alibaba's SUBS_NOT_EXIST means done."""
-    row = _owned(actor, binding_id)
-    if row.status == "unbound":
-        return row
-    if row.status not in LIVE:
-        raise BindingNotActive(f"The binding is {row.status}")
-    ref = _ref(row)
-    _provider().ensure_available()
-    _write_ahead(actor, row, "UnbindSubscription", unbind_params(ref))
+    with db.engine.begin() as conn:
+        row = _owned(conn, actor, binding_id)
+        if row.status == "unbound":
+            return row
+        if row.status not in LIVE:
+            raise BindingNotActive(f"The binding is {row.status}")
+        ref = _ref(row)
+        _provider().ensure_available()
+        history.record_request(
+            conn, actor, row.id, actor.client.id, "UnbindSubscription", unbind_params(ref)
+        )
     attempt = _provider().unbind(ref)
     if attempt.error is not None and not isinstance(attempt.error, SubscriptionGone):
         _record(actor, row, attempt, attempt.error.status)
@@ -365,6 +369,6 @@ def _dial(status: int, called_no: str | None, row: Row, caller: str) -> dict[str
 
 def events(actor: Actor, binding_id: uuid.UUID) -> list[Row]:
     """A binding's timeline, oldest first."""
-    _visible(actor, binding_id)
     with db.engine.connect() as conn:
+        _visible(actor, binding_id, conn)
         return conn.execute(q.events_of_binding, {"binding_id": binding_id}).all()

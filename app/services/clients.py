@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from flask import current_app
 from limits import parse as parse_limit
 from sqlalchemy import bindparam, insert, select, update
 
@@ -12,6 +13,7 @@ from app.errors import Forbidden, NotFound, Unauthorized, ValidationFailed
 from app.extensions import db
 from app.ids import hash_token, new_token
 from app.models import ApiClient
+from app.services.token_cache import TokenCache
 
 WRITE = "bindings:write"
 READ = "bindings:read"
@@ -60,12 +62,27 @@ def authenticate(token: str | None) -> Client:
     """The client a bearer token belongs to; unknown or revoked tokens are 401."""
     if not token:
         raise Unauthorized()
+    token_hash = hash_token(token)
+    cache = _cache()
+    client = cache.get(token_hash)
+    if client is not None:
+        return client
     with db.engine.connect() as conn:
-        row = conn.execute(_AUTH_QUERY, {"token_hash": hash_token(token)}).first()
+        row = conn.execute(_AUTH_QUERY, {"token_hash": token_hash}).first()
     if row is None:
         raise Unauthorized("The bearer token is unknown or revoked")
     pools = frozenset(row.pools) if row.pools is not None else None
-    return Client(row.id, row.name, frozenset(row.scopes), pools, row.rate_limit)
+    client = Client(row.id, row.name, frozenset(row.scopes), pools, row.rate_limit)
+    cache.put(token_hash, client)
+    return client
+
+
+def _cache() -> TokenCache[Client]:
+    extensions = current_app.extensions
+    if "token_cache" not in extensions:
+        settings = current_app.config["GATEWAY_SETTINGS"]
+        extensions["token_cache"] = TokenCache(settings.token_cache_s)
+    return extensions["token_cache"]
 
 
 def create_client(
@@ -135,3 +152,4 @@ def _change(name: str, **values: object) -> None:
     with db.engine.begin() as conn:
         if conn.execute(statement).rowcount != 1:
             raise NotFound(f"No active client named {name}")
+    _cache().clear()

@@ -1,8 +1,11 @@
 """Who may do what: tokens, scopes, and each client's own bindings."""
 
+import time
+
 import pytest
 
-from tests.conftest import axb
+from app import create_app
+from tests.conftest import Caller, axb, rows, test_settings
 
 
 def test_no_token_is_401_with_a_bearer_challenge(http):
@@ -91,3 +94,14 @@ def test_an_auditor_reads_every_binding_but_changes_none(rides, auditor, emulato
     assert auditor.delete(path).status_code == 403
     assert auditor.get(f"{path}?refresh=true").status_code == 403
     assert emulator.calls("UnbindSubscription") == []
+
+
+def test_a_token_revoked_on_another_host_stops_within_the_cache_time(emulator, rides, gateway):
+    app = create_app(test_settings(emulator.url, token_cache_s=0.3))
+    caller = Caller(app.test_client(), rides.token)
+    assert caller.get("/v1/bindings").status_code == 200
+
+    rows(gateway, "UPDATE api_clients SET revoked_at = now() WHERE name = 'rides'")
+    time.sleep(0.35)
+
+    assert caller.get("/v1/bindings").status_code == 401
