@@ -18,7 +18,7 @@ from pathlib import Path
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("GUNICORN_WORKERS", "2"))
 worker_class = "gthread"
-threads = int(os.environ.get("GUNICORN_THREADS", "16"))
+threads = int(os.environ.get("GUNICORN_THREADS", "32"))
 os.environ.setdefault("DYPLS_POOL_SIZE", str(threads))
 keepalive = 5
 timeout = 30

@@ -51,8 +51,12 @@ def _sqlite_path(url: str) -> str:
 def _database_options(settings: Settings, url: str | None = None) -> dict:
     if (url or settings.database_url).startswith("sqlite"):
         return {}
+    # No pre-ping: it costs a round trip on every checkout of the hot path. A connection
+    # that died with the server fails on use instead; the pool is then invalidated and the
+    # next request connects afresh (tests/reliability/test_database_outage.py).
     return {
-        "pool_pre_ping": True,
+        "pool_pre_ping": False,
+        "pool_recycle": 1800,
         "pool_size": settings.db_pool_size,
         "max_overflow": 10,
         "pool_timeout": 5,

@@ -13,6 +13,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+import psycopg
 from flask import Flask, Response, g
 from sqlalchemy import exc as sa_exc
 from werkzeug.exceptions import HTTPException
@@ -143,7 +144,12 @@ class UpstreamTimeout(GatewayError):
     status, code, title = 504, "upstream_timeout", "Alibaba did not answer in time"
 
 
-DATABASE_OUTAGES = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError)
+DATABASE_OUTAGES = (
+    sa_exc.OperationalError,
+    sa_exc.InterfaceError,
+    sa_exc.TimeoutError,
+    psycopg.OperationalError,
+)
 
 
 def _request_id() -> str | None:

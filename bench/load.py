@@ -88,7 +88,12 @@ def measure_gateway(
     )
     with sampling as profile:
         result = load_gateway.closed_loop(
-            stack, DEFAULT_POOL_KEY, concurrency, args.warmup, args.duration
+            stack,
+            DEFAULT_POOL_KEY,
+            concurrency,
+            args.warmup,
+            args.duration,
+            bystanders=profile.sampler_pids if profile else (),
         )
     require_few_errors("gateway", result)
     result["own_cpu_ms_per_req"] = round(result["cpu_ms_per_req"] - direct_cpu_ms, 3)
@@ -178,13 +183,14 @@ PUBLIC_GATEWAY = (
 
 
 def measure(stack: Stack, concurrency: int, args: argparse.Namespace) -> dict:
-    """Direct then gateway at one concurrency; the result without its fixed-rate part."""
+    """Direct then gateway at one concurrency; `fixed_rate` is filled in by the caller."""
     direct = measure_direct(stack, concurrency, args)
     gateway = measure_gateway(stack, concurrency, args, direct["cpu_ms_per_call"])
     return {
         "direct": {k: direct[k] for k in PUBLIC_DIRECT},
         "gateway": {k: gateway[k] for k in PUBLIC_GATEWAY if k in gateway},
         "emulator": {"cpu_ms_per_call": direct["emulator_cpu_ms_per_call"]},
+        "fixed_rate": None,
         "ratio": round(gateway["rps"] / direct["rps"], 3),
         "loadgen": {"cpu_ms_per_req": gateway["loadgen_cpu_ms_per_req"]},
         "concurrency": concurrency,
@@ -192,6 +198,7 @@ def measure(stack: Stack, concurrency: int, args: argparse.Namespace) -> dict:
 
 
 def run(args: argparse.Namespace) -> dict:
+    """Start the stack, measure, stop it; one run's result, or the sweep's."""
     overrides = dict(item.split("=", 1) for item in args.gateway_env)
     settings = {"latency_ms": args.latency_ms, "duration_s": args.duration, "warmup_s": args.warmup}
     if overrides:

@@ -75,8 +75,9 @@ def _run_loadgen(
 class WindowProbe:
     """What /proc says when the load generator opens and closes its measurement window."""
 
-    def __init__(self, stack: Stack) -> None:
+    def __init__(self, stack: Stack, bystanders: tuple[int, ...]) -> None:
         self._stack = stack
+        self._bystanders = bystanders
         self.workers = stack.gateway.workers()
         self.gunicorn = (stack.gateway.master, *self.workers)
         self.database: list[int] = []
@@ -88,8 +89,8 @@ class WindowProbe:
     def open(self, loadgen_pid: int) -> None:
         # Backends are looked up now: each worker's pool opened its connections in the warm-up.
         self.database = pids_with_cmdline(f" {self._stack.gateway.database} ")
-        bystanders = (self._stack.emulator.service.pid, loadgen_pid, os.getpid())
-        self._window = CpuWindow((*self.gunicorn, *self.database, *bystanders))
+        ours = (self._stack.emulator.service.pid, loadgen_pid, os.getpid(), *self._bystanders)
+        self._window = CpuWindow((*self.gunicorn, *self.database, *ours))
 
     def close(self) -> None:
         if self._window is None:
@@ -100,11 +101,17 @@ class WindowProbe:
 
 
 def closed_loop(
-    stack: Stack, pool_key: str, concurrency: int, warmup_s: float, duration_s: float
+    stack: Stack,
+    pool_key: str,
+    concurrency: int,
+    warmup_s: float,
+    duration_s: float,
+    bystanders: tuple[int, ...] = (),
 ) -> dict:
     """`concurrency` keep-alive clients doing POST then DELETE; the gateway's CPU per request,
-    its largest worker's RSS and how clients and work spread over the workers."""
-    probe = WindowProbe(stack)
+    its largest worker's RSS and how clients and work spread over the workers. `bystanders`:
+    more of the bench's own processes (py-spy), kept out of "other processes"."""
+    probe = WindowProbe(stack, bystanders)
     mode = ["--concurrency", str(concurrency)]
     result = _run_loadgen(
         stack.gateway, pool_key, mode, warmup_s, duration_s, probe.open, probe.close

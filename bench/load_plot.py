@@ -31,7 +31,8 @@ def plot_sweep(runs: list[dict], latency_ms: int, path: Path) -> None:
     throughput.set(
         title="Throughput (upstream calls/s)", xlabel="concurrent clients", ylabel="per second"
     )
-    latency.set(title="Latency per call", xlabel="concurrent clients", ylabel="ms")
+    latency.set(title="Latency per call", xlabel="concurrent clients", ylabel="ms (log)")
+    latency.set_yscale("log")
     for axes in (throughput, latency):
         axes.set_xscale("log", base=2)
         axes.set_xticks(concurrency, [str(c) for c in concurrency])

@@ -30,6 +30,7 @@ Stack = tuple[str, ...]
 class Profile:
     raw: Path
     flamegraph: Path
+    sampler_pids: tuple[int, ...]
 
 
 def _py_spy() -> str:
@@ -43,7 +44,7 @@ def _py_spy() -> str:
 @contextmanager
 def sampling(master: int, seconds: float) -> Iterator[Profile]:
     """Raw stacks and a flame graph of gunicorn's master and all its workers, for `seconds`."""
-    profile = Profile(OUT / "profile-stacks.txt", OUT / "profile.svg")
+    raw, flamegraph = OUT / "profile-stacks.txt", OUT / "profile.svg"
     record = [_py_spy(), "record", "--pid", str(master), "--subprocesses", "--gil"]
     record += ["--nonblocking", "--rate", str(SAMPLES_PER_S), "--duration", str(int(seconds) + 1)]
     samplers = [
@@ -53,10 +54,10 @@ def sampling(master: int, seconds: float) -> Iterator[Profile]:
             stderr=subprocess.DEVNULL,
             start_new_session=True,
         )
-        for kind, path in (("raw", profile.raw), ("flamegraph", profile.flamegraph))
+        for kind, path in (("raw", raw), ("flamegraph", flamegraph))
     ]
     try:
-        yield profile
+        yield Profile(raw, flamegraph, tuple(sampler.pid for sampler in samplers))
         for sampler in samplers:
             sampler.wait(timeout=60)
     finally:
@@ -111,35 +112,40 @@ def _but_not(predicate: Predicate, *excluded: Predicate) -> Predicate:
 IN_FLASK = _in("Flask.__call__", "flask/app.py")
 IN_VIEW = _in("View.as_view.<locals>.view", "flask/views.py")
 CREATE = _in("create", "services/bindings.py")
+UNBIND = _in("unbind", "services/bindings.py")
 FINISH = _in("_finish", "services/bindings.py")
+RECORD = _in("_record", "services/bindings.py")
 SDK = _in("AliyunProvider._call", "aliyun.py")
 STEPS: tuple[tuple[str, Predicate], ...] = (
-    ("gunicorn outside Flask (accept, parse, write)", _but_not(lambda _: True, IN_FLASK)),
+    ("gunicorn outside Flask (accept, parse, write)", _but_not(_package("gunicorn"), IN_FLASK)),
+    ("partial stacks (py-spy lost the caller)", _but_not(lambda _: True, _package("gunicorn"))),
     ("Flask around the view (hooks, routing, errors)", _but_not(IN_FLASK, IN_VIEW)),
     ("  of which the access-log line", _in("_end", "requests.py")),
     ("bearer-token lookup (authenticate)", _in("authenticate", "clients.py")),
-    ("rate limits (Flask-Limiter)", _package("limits")),
+    ("rate limits (Flask-Limiter)", _any(_package("flask_limiter"), _package("limits"))),
     ("body parsing and validation (webargs)", _in("Parser.parse", "webargs/core.py")),
     ("  of which phone numbers (phonenumbers)", _package("phonenumbers")),
-    ("loading the binding (DELETE)", _in("_owned", "services/bindings.py")),
-    ("write-ahead commit, POST (row + event)", _but_not(CREATE, FINISH, SDK)),
-    ("write-ahead commit, DELETE (event)", _in("_write_ahead", "services/bindings.py")),
-    ("outcome commit (update + call events)", FINISH),
+    (
+        "write-ahead txn (POST row+event, DELETE load+event)",
+        _any(_but_not(CREATE, FINISH, SDK), _but_not(UNBIND, FINISH, RECORD, SDK)),
+    ),
+    ("  of which loading the binding (DELETE)", _in("_owned", "services/bindings.py")),
+    ("outcome transaction (update + call events)", FINISH),
     ("SDK call (AliyunProvider._call)", SDK),
     ("  of which request signing", _package("aliyunsdkcore/auth")),
     (
         "response dump (marshmallow) and JSON",
         _any(_in("Schema.dump", "marshmallow/schema.py"), _in("jsonify", "flask/json/__init__.py")),
     ),
+    ("metrics (prometheus-client)", _package("prometheus_client")),
     ("DB pool checkout incl. pre-ping", _in("_ConnectionFairy._checkout", "pool/base.py")),
-    (
-        "  of which the pre-ping round trip",
-        _in("DefaultDialect._do_ping_w_event", "engine/default.py"),
-    ),
+    ("  of which the pre-ping round trip", _in("DefaultDialect._do_ping_w_event", "default.py")),
     ("SQLAlchemy anywhere", _package("sqlalchemy")),
     ("psycopg anywhere", _package("psycopg")),
     ("logging anywhere", _in("Logger._log", "logging/__init__.py")),
 )
+"""The request path of POST and DELETE /v1/bindings, by the functions that implement it: when
+the gateway's code moves, these follow (the flame graph and top functions need no upkeep)."""
 
 
 def _library(frame: str) -> str:

@@ -35,7 +35,7 @@ Answer = tuple[int, bytes]
 
 
 class ProtocolError(Exception):
-    pass
+    """An answer this minimal parser cannot read (no Content-Length, say): counted as failed."""
 
 
 class HttpProtocol(asyncio.Protocol):

@@ -54,7 +54,7 @@ def _problems(*statuses: int):
 @blp.route("")
 class BindingCollection(MethodView):
     @requires(READ, AUDIT)
-    @blp.arguments(BindingQuerySchema, location="query", unknown=RAISE)
+    @blp.arguments(BindingQuerySchema(), location="query", unknown=RAISE)
     @blp.response(200, BindingPageSchema)
     @blp.alt_response(200, **CSV_RESPONSE)
     @_problems(401, 403, 422)
@@ -73,7 +73,7 @@ class BindingCollection(MethodView):
     @upstream_quota
     @idempotent
     @blp.doc(parameters=[OPENAPI_PARAMETER])
-    @blp.arguments(BindingCreateSchema, example=CREATE_EXAMPLE)
+    @blp.arguments(BindingCreateSchema(), example=CREATE_EXAMPLE)
     @blp.response(201, BindingSchema, headers={"Location": {"schema": {"type": "string"}}})
     @_problems(400, *COMMON_ERRORS, *UPSTREAM_ERRORS)
     def post(self, data):
@@ -85,7 +85,7 @@ class BindingCollection(MethodView):
 @blp.route("/<uuid:binding_id>")
 class BindingItem(MethodView):
     @requires(READ, AUDIT)
-    @blp.arguments(BindingRefreshArgsSchema, location="query")
+    @blp.arguments(BindingRefreshArgsSchema(), location="query")
     @blp.response(200, BindingSchema)
     @_problems(*COMMON_ERRORS, *UPSTREAM_ERRORS)
     def get(self, args, binding_id: uuid.UUID):
@@ -96,7 +96,7 @@ class BindingItem(MethodView):
     @upstream_quota
     @idempotent
     @blp.doc(parameters=[OPENAPI_PARAMETER])
-    @blp.arguments(BindingUpdateSchema, examples=UPDATE_EXAMPLES)
+    @blp.arguments(BindingUpdateSchema(), examples=UPDATE_EXAMPLES)
     @blp.response(200, BindingSchema)
     @_problems(400, *COMMON_ERRORS, *UPSTREAM_ERRORS)
     def patch(self, data, binding_id: uuid.UUID):
@@ -118,7 +118,7 @@ class BindingItem(MethodView):
 class CallStatus(MethodView):
     @requires(READ, AUDIT)
     @upstream_quota
-    @blp.arguments(CallStatusArgsSchema, location="query")
+    @blp.arguments(CallStatusArgsSchema(), location="query")
     @blp.response(200, CallStatusSchema)
     @_problems(*COMMON_ERRORS, *UPSTREAM_ERRORS)
     def get(self, args, binding_id: uuid.UUID):

@@ -28,7 +28,7 @@ PROBLEM = {"schema": ProblemSchema, "content_type": PROBLEM_MIMETYPE}
 @blp.route("")
 class EventCollection(MethodView):
     @requires(AUDIT)
-    @blp.arguments(EventQuerySchema, location="query", unknown=RAISE)
+    @blp.arguments(EventQuerySchema(), location="query", unknown=RAISE)
     @blp.response(200, EventPageSchema)
     @blp.alt_response(200, **CSV_RESPONSE)
     @blp.alt_response(401, **PROBLEM)

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import Connection, Row
+from sqlalchemy import Row
 from sqlalchemy import exc as sa_exc
 
 from app import metrics
@@ -36,7 +36,7 @@ from app.providers.types import (
     UpdateRequest,
     unbind_params,
 )
-from app.services import history
+from app.services import history, writes
 from app.services import queries as q
 from app.services.history import Actor
 
@@ -73,24 +73,17 @@ def _ref(row: Row) -> SubscriptionRef:
     return SubscriptionRef(pool_key=row.pool_key, subs_id=row.subs_id, phone_x=row.phone_x)
 
 
-def _load(conn: Connection, binding_id: uuid.UUID) -> Row | None:
-    return conn.execute(q.binding_by_id, {"binding_id": binding_id, "now": _now()}).first()
-
-
-def _visible(actor: Actor, binding_id: uuid.UUID, conn: Connection | None = None) -> Row:
+def _visible(actor: Actor, binding_id: uuid.UUID) -> Row:
     """Another client's binding is a 404, unless the caller audits."""
-    if conn is None:
-        with db.engine.connect() as own:
-            return _visible(actor, binding_id, own)
-    row = _load(conn, binding_id)
+    row = writes.load(binding_id)
     if row is None or (row.client_id != actor.client.id and not actor.client.audits):
         raise NotFound("No such binding")
     return row
 
 
-def _owned(conn: Connection, actor: Actor, binding_id: uuid.UUID) -> Row:
+def _owned(actor: Actor, binding_id: uuid.UUID) -> Row:
     """Only the owner changes a binding; audit:read reads all and changes nothing."""
-    row = _load(conn, binding_id)
+    row = writes.load(binding_id)
     if row is None or row.client_id != actor.client.id:
         raise NotFound("No such binding")
     return row
@@ -107,12 +100,8 @@ def _finish(
     """Commit an upstream outcome: the binding's new state and the events of its calls.
     Only a binding's owner changes it, so the actor's client is the owner."""
     client = actor.client
-    with db.engine.begin() as conn:
-        row = conn.execute(
-            q.update_binding(client.name, **changes), {"binding_id": binding_id, "now": _now()}
-        ).one()
-        history.record_calls(conn, actor, binding_id, client.id, attempt.calls, http_status)
-    return row
+    events = history.call_rows(actor, binding_id, client.id, attempt.calls, http_status)
+    return writes.record_outcome(binding_id, client.name, changes, events)
 
 
 def create(actor: Actor, data: dict[str, Any]) -> Row:
@@ -133,28 +122,26 @@ def create(actor: Actor, data: dict[str, Any]) -> Row:
         call_restrict=data.get("call_restrict"),
     )
     binding_id, now = uuid7(), _now()
-    with db.engine.begin() as conn:
-        conn.execute(
-            q.insert_binding,
-            {
-                "id": binding_id,
-                "client_id": client.id,
-                "type": request.type,
-                "pool_key": request.pool_key,
-                "phone_x": request.phone_x,
-                "phone_a": request.phone_a,
-                "phone_b": request.phone_b,
-                "expect_city": request.expect_city,
-                "out_id": request.out_id,
-                "record_calls": request.record_calls,
-                "call_restrict": request.call_restrict,
-                "status": "pending",
-                "expires_at": request.expires_at,
-                "created_at": now,
-                "updated_at": now,
-            },
-        )
-        history.record_request(conn, actor, binding_id, client.id, request.action, request.params())
+    writes.write_ahead(
+        {
+            "id": binding_id,
+            "client_id": client.id,
+            "type": request.type,
+            "pool_key": request.pool_key,
+            "phone_x": request.phone_x,
+            "phone_a": request.phone_a,
+            "phone_b": request.phone_b,
+            "expect_city": request.expect_city,
+            "out_id": request.out_id,
+            "record_calls": request.record_calls,
+            "call_restrict": request.call_restrict,
+            "status": "pending",
+            "expires_at": request.expires_at,
+            "created_at": now,
+            "updated_at": now,
+        },
+        history.request_row(actor, binding_id, client.id, request.action, request.params()),
+    )
 
     attempt = _provider().bind(request)
     if attempt.error is not None:
@@ -277,19 +264,18 @@ def update(actor: Actor, binding_id: uuid.UUID, data: dict[str, Any]) -> Row:
     Reading the binding and writing the request event share one transaction."""
     field = "expires_at" if "ttl_seconds" in data else next(iter(data))
     value = lifetime_end(data) if field == "expires_at" else data[field]
-    with db.engine.begin() as conn:
-        row = _owned(conn, actor, binding_id)
-        if row.status != "active":
-            raise BindingNotActive(f"The binding is {row.status}")
-        _provider().ensure_available()
-        request = UpdateRequest(
-            ref=_ref(row),
-            operation=UPDATE_OPERATIONS[field],
-            **{field: value if field != "call_restrict" else value or CLEAR_RESTRICTION},
-        )
-        history.record_request(
-            conn, actor, row.id, actor.client.id, request.action, request.params()
-        )
+    row = _owned(actor, binding_id)
+    if row.status != "active":
+        raise BindingNotActive(f"The binding is {row.status}")
+    _provider().ensure_available()
+    request = UpdateRequest(
+        ref=_ref(row),
+        operation=UPDATE_OPERATIONS[field],
+        **{field: value if field != "call_restrict" else value or CLEAR_RESTRICTION},
+    )
+    writes.record_request(
+        history.request_row(actor, row.id, actor.client.id, request.action, request.params())
+    )
     attempt = _provider().update(request)
     if attempt.error is not None:
         _record(actor, row, attempt, attempt.error.status)
@@ -299,17 +285,18 @@ def update(actor: Actor, binding_id: uuid.UUID, data: dict[str, Any]) -> Row:
 
 def unbind(actor: Actor, binding_id: uuid.UUID) -> Row:
     """Idempotent: an unbound binding answers as is, and Alibaba's SUBS_NOT_EXIST means done."""
-    with db.engine.begin() as conn:
-        row = _owned(conn, actor, binding_id)
-        if row.status == "unbound":
-            return row
-        if row.status not in LIVE:
-            raise BindingNotActive(f"The binding is {row.status}")
-        ref = _ref(row)
-        _provider().ensure_available()
-        history.record_request(
-            conn, actor, row.id, actor.client.id, "UnbindSubscription", unbind_params(ref)
+    row = _owned(actor, binding_id)
+    if row.status == "unbound":
+        return row
+    if row.status not in LIVE:
+        raise BindingNotActive(f"The binding is {row.status}")
+    ref = _ref(row)
+    _provider().ensure_available()
+    writes.record_request(
+        history.request_row(
+            actor, row.id, actor.client.id, "UnbindSubscription", unbind_params(ref)
         )
+    )
     attempt = _provider().unbind(ref)
     if attempt.error is not None and not isinstance(attempt.error, SubscriptionGone):
         _record(actor, row, attempt, attempt.error.status)
@@ -369,6 +356,6 @@ def _dial(status: int, called_no: str | None, row: Row, caller: str) -> dict[str
 
 def events(actor: Actor, binding_id: uuid.UUID) -> list[Row]:
     """A binding's timeline, oldest first."""
+    _visible(actor, binding_id)
     with db.engine.connect() as conn:
-        _visible(actor, binding_id, conn)
         return conn.execute(q.events_of_binding, {"binding_id": binding_id}).all()

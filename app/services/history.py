@@ -40,6 +40,12 @@ def _row(actor: Actor, binding_id: uuid.UUID, client_id: int, **fields: Any) -> 
     }
 
 
+def request_row(
+    actor: Actor, binding_id: uuid.UUID, client_id: int, action: str, params: Params
+) -> dict[str, Any]:
+    return _row(actor, binding_id, client_id, action=action, outcome="requested", params=params)
+
+
 def record_request(
     conn: Connection,
     actor: Actor,
@@ -49,19 +55,18 @@ def record_request(
     params: Params,
 ) -> None:
     """The write-ahead row: committed before the upstream call, so a crash leaves evidence."""
-    row = _row(actor, binding_id, client_id, action=action, outcome="requested", params=params)
-    conn.execute(q.insert_event, row)
+    conn.execute(q.insert_event, request_row(actor, binding_id, client_id, action, params))
 
 
-def record_calls(
-    conn: Connection,
+def call_rows(
     actor: Actor,
     binding_id: uuid.UUID,
     client_id: int,
     calls: Iterable[UpstreamCall],
     http_status: int | None,
-) -> None:
-    rows = [
+) -> list[dict[str, Any]]:
+    """One event per upstream call, whatever it answered."""
+    return [
         _row(
             actor,
             binding_id,
@@ -76,6 +81,17 @@ def record_calls(
         )
         for call in calls
     ]
+
+
+def record_calls(
+    conn: Connection,
+    actor: Actor,
+    binding_id: uuid.UUID,
+    client_id: int,
+    calls: Iterable[UpstreamCall],
+    http_status: int | None,
+) -> None:
+    rows = call_rows(actor, binding_id, client_id, calls, http_status)
     if rows:
         conn.execute(q.insert_event, rows)
 

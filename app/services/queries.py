@@ -6,6 +6,8 @@ binding past `expires_at` reads as `expired` whether or not a sweeper has run.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from sqlalchemy import and_, bindparam, case, insert, literal, select, update
 
 from app.models import ApiClient, Binding, BindingEvent
@@ -50,6 +52,29 @@ binding_by_id = (
 )
 
 insert_binding = insert(bindings)
+INSERTED = (
+    "id",
+    "client_id",
+    "type",
+    "pool_key",
+    "phone_x",
+    "phone_a",
+    "phone_b",
+    "expect_city",
+    "out_id",
+    "record_calls",
+    "call_restrict",
+    "status",
+    "expires_at",
+    "created_at",
+    "updated_at",
+)
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
 insert_event = insert(events)
 
 

@@ -1,0 +1,204 @@
+"""The two writes around every bind and unbind: write-ahead, and outcome.
+
+On PostgreSQL each is one statement (data-modifying CTEs), sent autocommitted on the
+pooled psycopg connection: one round trip instead of BEGIN, two statements and
+COMMIT through SQLAlchemy, which was the largest cost the gateway added around the
+SDK call. One statement is one transaction, so each write stays atomic. Elsewhere
+(SQLite, for `make run`) the same writes run as Core statements in a transaction.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from datetime import datetime
+from functools import cache
+from typing import Any
+
+import psycopg
+from psycopg.rows import namedtuple_row
+from psycopg.types.json import Jsonb
+from sqlalchemy import bindparam, insert
+from sqlalchemy import exc as sa_exc
+
+from app.extensions import db
+from app.services import queries as q
+
+FIELDS = tuple(c.name for c in q.BINDING_COLUMNS if c.name not in ("status", "client", "client_id"))
+UPDATABLE = frozenset(
+    {"status", "subs_id", "phone_x", "extension", "phone_a", "phone_b", "expires_at"}
+    | {"call_restrict", "record_calls", "updated_at", "unbound_at"}
+)
+EVENT_COLUMNS = (
+    "occurred_at",
+    "binding_id",
+    "client_id",
+    "action",
+    "outcome",
+    "upstream_code",
+    "upstream_request_id",
+    "http_status",
+    "latency_ms",
+    "request_id",
+    "idempotency_key",
+    "params",
+)
+EVENT_TYPES = (
+    "occurred_at timestamptz, client_id bigint, action text, outcome text, upstream_code text, "
+    "upstream_request_id text, http_status smallint, latency_ms float8, request_id text, "
+    "idempotency_key text, params json"
+)
+INSERT_EVENT = insert(q.events).values({c: bindparam(c) for c in EVENT_COLUMNS})
+DERIVED_STATUS = (
+    "CASE WHEN u.status = 'active' AND u.expires_at <= now() THEN 'expired' ELSE u.status END"
+)
+SHOWN = ", ".join(
+    [
+        *(f"u.{name}" for name in FIELDS),
+        f"{DERIVED_STATUS} AS status",
+        "%(owner)s::text AS client",
+        "u.client_id",
+    ]
+)
+WRITE_AHEAD = f"""
+WITH b AS (
+    INSERT INTO bindings ({", ".join(q.INSERTED)})
+    VALUES ({", ".join(f"%({c})s" for c in q.INSERTED)})
+    RETURNING id, phone_a, phone_b, phone_x
+)
+INSERT INTO binding_events ({", ".join(EVENT_COLUMNS)}, phone_a, phone_b, phone_x)
+SELECT {", ".join("b.id" if c == "binding_id" else f"%(event_{c})s" for c in EVENT_COLUMNS)},
+       b.phone_a, b.phone_b, b.phone_x
+FROM b
+"""
+
+
+@cache
+def _outcome_sql(changed: tuple[str, ...]) -> str:
+    """UPDATE the binding, INSERT its call events, answer the row: one statement."""
+    assignments = ", ".join(f"{name} = %({name})s" for name in changed)
+    copied = ", ".join("u.id" if c == "binding_id" else f"e.{c}" for c in EVENT_COLUMNS)
+    return f"""
+WITH u AS (
+    UPDATE bindings SET {assignments} WHERE id = %(binding_id)s RETURNING *
+), e AS (
+    INSERT INTO binding_events ({", ".join(EVENT_COLUMNS)}, phone_a, phone_b, phone_x)
+    SELECT {copied}, u.phone_a, u.phone_b, u.phone_x
+    FROM u CROSS JOIN jsonb_to_recordset(%(events)s) AS e({EVENT_TYPES})
+)
+SELECT {SHOWN} FROM u
+"""
+
+
+@contextmanager
+def _statement() -> Iterator[psycopg.Cursor]:
+    """An autocommitted cursor on a pooled connection; driver errors leave as SQLAlchemy's,
+    so callers handle one family of database errors. A connection that broke, or could
+    not be put back out of autocommit, leaves the pool."""
+    try:
+        pooled = db.engine.raw_connection()
+    except psycopg.Error as exc:  # the pool hands out driver errors when it cannot connect
+        raise sa_exc.DBAPIError.instance(None, None, exc, psycopg.Error) from exc
+    connection = pooled.driver_connection
+    try:
+        connection.autocommit = True
+        try:
+            with connection.cursor(row_factory=namedtuple_row) as cursor:
+                yield cursor
+        finally:
+            if not connection.broken:
+                with suppress(psycopg.Error):
+                    connection.autocommit = False
+    except psycopg.Error as exc:
+        if connection.broken:
+            # The server went away: every pooled connection is as dead as this one.
+            db.engine.dispose(close=False)
+        if connection.broken or connection.autocommit:
+            pooled.invalidate()
+        raise sa_exc.DBAPIError.instance(None, None, exc, psycopg.Error) from exc
+    finally:
+        pooled.close()
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    return value
+
+
+def _postgres() -> bool:
+    return db.engine.dialect.name == "postgresql"
+
+
+@cache
+def _compiled(statement: Any) -> tuple[str, dict[str, Any]]:
+    """A Core statement as PostgreSQL SQL with %(name)s parameters, compiled once,
+    with the values of the literals it binds."""
+    compiled = statement.compile(dialect=db.engine.dialect)
+    return str(compiled), dict(compiled.params)
+
+
+def _execute(cursor: psycopg.Cursor, statement: Any, params: dict[str, Any]) -> None:
+    sql, literals = _compiled(statement)
+    cursor.execute(sql, {**literals, **params})
+
+
+def load(binding_id: uuid.UUID) -> Any:
+    """A binding as the API shows it, or None."""
+    params = {"binding_id": binding_id, "now": q.now()}
+    if _postgres():
+        with _statement() as cursor:
+            _execute(cursor, q.binding_by_id, params)
+            return cursor.fetchone()
+    with db.engine.connect() as conn:
+        return conn.execute(q.binding_by_id, params).first()
+
+
+def record_request(event: dict[str, Any]) -> None:
+    """The write-ahead event of a change to an existing binding."""
+    if _postgres():
+        with _statement() as cursor:
+            _execute(cursor, INSERT_EVENT, {**event, "params": Jsonb(event["params"])})
+        return
+    with db.engine.begin() as conn:
+        conn.execute(q.insert_event, event)
+
+
+def write_ahead(binding: dict[str, Any], event: dict[str, Any]) -> None:
+    """The pending binding and its `requested` event, committed together."""
+    if _postgres():
+        params = {**binding, **{f"event_{k}": v for k, v in event.items()}}
+        params["event_params"] = Jsonb(event["params"])
+        with _statement() as cursor:
+            cursor.execute(WRITE_AHEAD, params)
+        return
+    with db.engine.begin() as conn:
+        conn.execute(q.insert_binding, binding)
+        conn.execute(q.insert_event, event)
+
+
+def record_outcome(
+    binding_id: uuid.UUID, owner: str, changes: dict[str, Any], events: list[dict[str, Any]]
+) -> Any:
+    """The binding's new state and the events that explain it, committed together;
+    returns the binding as the API shows it."""
+    changed = tuple(sorted(changes))
+    if not UPDATABLE.issuperset(changed):
+        raise ValueError(f"not updatable: {set(changed) - UPDATABLE}")
+    if _postgres():
+        rows = [{k: _jsonable(v) for k, v in e.items() if k != "binding_id"} for e in events]
+        params = {**changes, "binding_id": binding_id, "owner": owner}
+        params["events"] = Jsonb(rows)
+        with _statement() as cursor:
+            cursor.execute(_outcome_sql(changed), params)
+            return cursor.fetchone()
+    with db.engine.begin() as conn:
+        row = conn.execute(
+            q.update_binding(owner, **changes), {"binding_id": binding_id, "now": q.now()}
+        ).one()
+        if events:
+            conn.execute(q.insert_event, events)
+    return row
