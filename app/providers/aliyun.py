@@ -98,6 +98,9 @@ class AliyunProvider:
             pool_size=settings.upstream_pool_size,
             proxy={"http": None, "https": None} if endpoint.is_loopback else None,
         )
+        # The SDK reads proxies and its CA bundle itself; the session's own environment
+        # lookups (netrc on every call) only cost time.
+        self._client.session.trust_env = False
         self.breaker = CircuitBreaker(settings.circuit_threshold, settings.circuit_cooldown_s)
 
     def ensure_available(self) -> None:
