@@ -76,10 +76,6 @@ class Settings:
     log_format: str = "json"
     audit_hash_key: str = field(default="", repr=False)
 
-    @property
-    def audit_url(self) -> str:
-        return self.audit_database_url or self.database_url
-
     def with_overrides(self, **changes: object) -> Settings:
         return replace(self, **changes)
 

@@ -46,18 +46,6 @@ def request_row(
     return _row(actor, binding_id, client_id, action=action, outcome="requested", params=params)
 
 
-def record_request(
-    conn: Connection,
-    actor: Actor,
-    binding_id: uuid.UUID,
-    client_id: int,
-    action: str,
-    params: Params,
-) -> None:
-    """The write-ahead row: committed before the upstream call, so a crash leaves evidence."""
-    conn.execute(q.insert_event, request_row(actor, binding_id, client_id, action, params))
-
-
 def call_rows(
     actor: Actor,
     binding_id: uuid.UUID,
