@@ -53,10 +53,6 @@ LIVE = ("active", "expired")
 DIAL_KINDS = {1: "x", 2: "temporary_x", 3: "direct", 4: "none"}
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
 def _provider() -> AliyunProvider:
     return current_app.extensions["dypls"]
 
@@ -65,7 +61,7 @@ def lifetime_end(data: dict[str, Any]) -> datetime:
     """The absolute expiry a body asks for, whether it said expires_at or ttl_seconds,
     to the second: Alibaba keeps seconds, and reconcile compares with what it keeps."""
     if "ttl_seconds" in data:
-        return (_now() + timedelta(seconds=data["ttl_seconds"])).replace(microsecond=0)
+        return (q.now() + timedelta(seconds=data["ttl_seconds"])).replace(microsecond=0)
     return data["expires_at"].astimezone(UTC).replace(microsecond=0)
 
 
@@ -121,7 +117,7 @@ def create(actor: Actor, data: dict[str, Any]) -> Row:
         out_id=data.get("out_id"),
         call_restrict=data.get("call_restrict"),
     )
-    binding_id, now = uuid7(), _now()
+    binding_id, now = uuid7(), q.now()
     writes.write_ahead(
         {
             "id": binding_id,
@@ -153,7 +149,7 @@ def create(actor: Actor, data: dict[str, Any]) -> Row:
             attempt,
             attempt.error.status,
             status=status,
-            updated_at=_now(),
+            updated_at=q.now(),
         )
         raise attempt.error
 
@@ -168,7 +164,7 @@ def create(actor: Actor, data: dict[str, Any]) -> Row:
             subs_id=bound.subs_id,
             phone_x=bound.phone_x,
             extension=bound.extension,
-            updated_at=_now(),
+            updated_at=q.now(),
         )
     except sa_exc.DBAPIError as exc:
         log.error("recording bind outcome failed: %s", exc.orig or exc)
@@ -200,7 +196,7 @@ def _compensate(actor: Actor, binding_id: uuid.UUID, pool_key: str, bind: Attemp
             status="failed" if released else "unknown",
             subs_id=bound.subs_id,
             phone_x=bound.phone_x,
-            updated_at=_now(),
+            updated_at=q.now(),
         )
     except sa_exc.DBAPIError:
         log.error("could not record the compensation of subscription %s", ref.subs_id)
@@ -219,7 +215,7 @@ def reconcile(actor: Actor, row: Row) -> Row:
     """Make the local row say what Alibaba says (QuerySubscriptionDetail), recording any drift."""
     attempt = _provider().query_detail(_ref(row))
     if isinstance(attempt.error, SubscriptionGone):
-        return _apply_drift(actor, row, attempt, {"status": "unbound", "unbound_at": _now()})
+        return _apply_drift(actor, row, attempt, {"status": "unbound", "unbound_at": q.now()})
     if attempt.error is not None:
         _record(actor, row, attempt, attempt.error.status)
         raise attempt.error
@@ -242,26 +238,16 @@ def _apply_drift(actor: Actor, row: Row, attempt: Attempt, drift: dict[str, Any]
         _record(actor, row, attempt, 200)
         return row
     changes = {
-        "from": {k: _jsonable(getattr(row, k)) for k in drift},
-        "to": {k: _jsonable(v) for k, v in drift.items()},
+        "from": {k: history.jsonable(getattr(row, k)) for k in drift},
+        "to": {k: history.jsonable(v) for k, v in drift.items()},
     }
-    with db.engine.begin() as conn:
-        updated = conn.execute(
-            q.update_binding(row.client, **drift, updated_at=_now()),
-            {"binding_id": row.id, "now": _now()},
-        ).one()
-        history.record_calls(conn, actor, row.id, actor.client.id, attempt.calls, 200)
-        history.record_change(conn, actor, row.id, actor.client.id, "Reconciled", changes)
-    return updated
-
-
-def _jsonable(value: Any) -> Any:
-    return value.isoformat() if isinstance(value, datetime) else value
+    events = history.call_rows(actor, row.id, actor.client.id, attempt.calls, 200)
+    events.append(history.change_row(actor, row.id, actor.client.id, "Reconciled", changes))
+    return writes.record_outcome(row.id, row.client, {**drift, "updated_at": q.now()}, events)
 
 
 def update(actor: Actor, binding_id: uuid.UUID, data: dict[str, Any]) -> Row:
-    """One UpdateSubscription operation on an active binding.
-    Reading the binding and writing the request event share one transaction."""
+    """One UpdateSubscription operation on an active binding."""
     field = "expires_at" if "ttl_seconds" in data else next(iter(data))
     value = lifetime_end(data) if field == "expires_at" else data[field]
     row = _owned(actor, binding_id)
@@ -280,7 +266,7 @@ def update(actor: Actor, binding_id: uuid.UUID, data: dict[str, Any]) -> Row:
     if attempt.error is not None:
         _record(actor, row, attempt, attempt.error.status)
         raise attempt.error
-    return _finish(actor, row.id, attempt, 200, **{field: value}, updated_at=_now())
+    return _finish(actor, row.id, attempt, 200, **{field: value}, updated_at=q.now())
 
 
 def unbind(actor: Actor, binding_id: uuid.UUID) -> Row:
@@ -301,7 +287,7 @@ def unbind(actor: Actor, binding_id: uuid.UUID) -> Row:
     if attempt.error is not None and not isinstance(attempt.error, SubscriptionGone):
         _record(actor, row, attempt, attempt.error.status)
         raise attempt.error
-    now = _now()
+    now = q.now()
     row = _finish(actor, row.id, attempt, 200, status="unbound", unbound_at=now, updated_at=now)
     metrics.binding_unbound(row.type, actor.client.name)
     return row

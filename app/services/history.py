@@ -84,6 +84,13 @@ def record_calls(
         conn.execute(q.insert_event, rows)
 
 
+def change_row(
+    actor: Actor, binding_id: uuid.UUID, client_id: int, action: str, params: dict[str, Any]
+) -> dict[str, Any]:
+    """A state change the gateway made on its own (reconcile, expiry, compensation)."""
+    return _row(actor, binding_id, client_id, action=action, outcome="ok", params=params)
+
+
 def record_change(
     conn: Connection,
     actor: Actor,
@@ -92,8 +99,13 @@ def record_change(
     action: str,
     params: dict[str, Any],
 ) -> None:
-    """A state change the gateway made on its own (reconcile, expiry, compensation)."""
-    conn.execute(
-        q.insert_event,
-        _row(actor, binding_id, client_id, action=action, outcome="ok", params=params),
-    )
+    conn.execute(q.insert_event, change_row(actor, binding_id, client_id, action, params))
+
+
+def jsonable(value: Any) -> Any:
+    """Event contents are JSON: times as ISO 8601, ids as strings."""
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    return value

@@ -12,7 +12,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from datetime import datetime
 from functools import cache
 from typing import Any
 
@@ -23,6 +22,7 @@ from sqlalchemy import bindparam, insert
 from sqlalchemy import exc as sa_exc
 
 from app.extensions import db
+from app.services import history
 from app.services import queries as q
 
 FIELDS = tuple(c.name for c in q.BINDING_COLUMNS if c.name not in ("status", "client", "client_id"))
@@ -121,14 +121,6 @@ def _statement() -> Iterator[psycopg.Cursor]:
         pooled.close()
 
 
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, uuid.UUID):
-        return str(value)
-    return value
-
-
 def _postgres() -> bool:
     return db.engine.dialect.name == "postgresql"
 
@@ -189,7 +181,7 @@ def record_outcome(
     if not UPDATABLE.issuperset(changed):
         raise ValueError(f"not updatable: {set(changed) - UPDATABLE}")
     if _postgres():
-        rows = [{k: _jsonable(v) for k, v in e.items() if k != "binding_id"} for e in events]
+        rows = [{k: history.jsonable(v) for k, v in e.items() if k != "binding_id"} for e in events]
         params = {**changes, "binding_id": binding_id, "owner": owner}
         params["events"] = Jsonb(rows)
         with _statement() as cursor:
