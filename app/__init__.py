@@ -7,13 +7,12 @@ from pathlib import Path
 from flask import Flask
 
 from app import api as blueprints
-from app import cli, requests
+from app import cli, ratelimit, requests
 from app.config import Settings, load_settings
 from app.errors import register_error_handlers
 from app.extensions import api, db, migrate
 from app.logs import configure_logging
 from app.providers.aliyun import AliyunProvider
-from app.ratelimit import limiter
 
 MIGRATIONS = str(Path(__file__).resolve().parent.parent / "migrations")
 
@@ -85,9 +84,6 @@ def create_app(settings: Settings | None = None) -> Flask:
         SQLALCHEMY_ENGINE_OPTIONS=_database_options(settings),
         SQLALCHEMY_BINDS=_audit_binds(settings),
         GATEWAY_SETTINGS=settings,
-        RATELIMIT_STORAGE_URI=settings.ratelimit_storage_uri,
-        RATELIMIT_STRATEGY="fixed-window",
-        RATELIMIT_HEADERS_ENABLED=False,
     )
     configure_logging(
         settings.log_level,
@@ -97,7 +93,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     db.init_app(app)
     migrate.init_app(app, db, directory=MIGRATIONS)
     api.init_app(app)
-    limiter.init_app(app)
+    ratelimit.install(app, settings)
     register_error_handlers(app)
     requests.install(app)
     blueprints.register()

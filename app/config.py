@@ -176,7 +176,7 @@ def _hash_key(env: Env) -> str:
 
 
 def _rate(env: Env, name: str, default: str) -> str:
-    """A Flask-Limiter expression such as `100/second` or `5000 per minute`."""
+    """A `limits` expression (as Flask-Limiter takes) such as `100/second` or `5000 per minute`."""
     from limits import parse
 
     value = env.str(name, default)

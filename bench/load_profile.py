@@ -122,7 +122,7 @@ STEPS: tuple[tuple[str, Predicate], ...] = (
     ("Flask around the view (hooks, routing, errors)", _but_not(IN_FLASK, IN_VIEW)),
     ("  of which the access-log line", _in("_end", "requests.py")),
     ("bearer-token lookup (authenticate)", _in("authenticate", "clients.py")),
-    ("rate limits (Flask-Limiter)", _any(_package("flask_limiter"), _package("limits"))),
+    ("rate limits (limits)", _package("limits")),
     ("body parsing and validation (webargs)", _in("Parser.parse", "webargs/core.py")),
     ("  of which phone numbers (phonenumbers)", _package("phonenumbers")),
     (
