@@ -11,6 +11,7 @@ from marshmallow import RAISE
 
 from app.api.export import CSV_RESPONSE, csv_response, wants_csv
 from app.api.idempotency import OPENAPI_PARAMETER, idempotent
+from app.api.openapi import doc_only, problems
 from app.auth import current_actor, requires
 from app.ratelimit import upstream_quota
 from app.schemas.audit import BindingPageSchema, BindingQuerySchema
@@ -25,7 +26,6 @@ from app.schemas.bindings import (
     CallStatusSchema,
 )
 from app.schemas.events import EventListSchema
-from app.schemas.problem import ProblemSchema
 from app.services import audit, bindings
 from app.services.clients import AUDIT, READ, WRITE
 
@@ -37,18 +37,8 @@ blp = Blueprint(
     "ask what to dial, read a binding's history.",
 )
 
-PROBLEM = {"schema": ProblemSchema, "content_type": "application/problem+json"}
 COMMON_ERRORS = (401, 403, 404, 422)
 UPSTREAM_ERRORS = (409, 429, 502, 503, 504)
-
-
-def _problems(*statuses: int):
-    def decorate(view):
-        for status in statuses:
-            view = blp.alt_response(status, **PROBLEM)(view)
-        return view
-
-    return decorate
 
 
 @blp.route("")
@@ -56,8 +46,8 @@ class BindingCollection(MethodView):
     @requires(READ, AUDIT)
     @blp.arguments(BindingQuerySchema(), location="query", unknown=RAISE)
     @blp.response(200, BindingPageSchema)
-    @blp.alt_response(200, **CSV_RESPONSE)
-    @_problems(401, 403, 422)
+    @doc_only(blp.alt_response(200, **CSV_RESPONSE))
+    @problems(blp, 401, 403, 422)
     def get(self, args):
         """Search bindings, newest first: your own, or everyone's with audit:read
 
@@ -72,10 +62,10 @@ class BindingCollection(MethodView):
     @requires(WRITE)
     @upstream_quota
     @idempotent
-    @blp.doc(parameters=[OPENAPI_PARAMETER])
+    @doc_only(blp.doc(parameters=[OPENAPI_PARAMETER]))
     @blp.arguments(BindingCreateSchema(), example=CREATE_EXAMPLE)
     @blp.response(201, BindingSchema, headers={"Location": {"schema": {"type": "string"}}})
-    @_problems(400, *COMMON_ERRORS, *UPSTREAM_ERRORS)
+    @problems(blp, 400, *COMMON_ERRORS, *UPSTREAM_ERRORS)
     def post(self, data):
         """Bind A (and B) to a virtual number X"""
         binding = bindings.create(current_actor(), data)
@@ -87,7 +77,7 @@ class BindingItem(MethodView):
     @requires(READ, AUDIT)
     @blp.arguments(BindingRefreshArgsSchema(), location="query")
     @blp.response(200, BindingSchema)
-    @_problems(*COMMON_ERRORS, *UPSTREAM_ERRORS)
+    @problems(blp, *COMMON_ERRORS, *UPSTREAM_ERRORS)
     def get(self, args, binding_id: uuid.UUID):
         """Read a binding (refresh=true asks Alibaba and reconciles)"""
         return bindings.get(current_actor(), binding_id, refresh=args["refresh"])
@@ -95,10 +85,10 @@ class BindingItem(MethodView):
     @requires(WRITE)
     @upstream_quota
     @idempotent
-    @blp.doc(parameters=[OPENAPI_PARAMETER])
+    @doc_only(blp.doc(parameters=[OPENAPI_PARAMETER]))
     @blp.arguments(BindingUpdateSchema(), examples=UPDATE_EXAMPLES)
     @blp.response(200, BindingSchema)
-    @_problems(400, *COMMON_ERRORS, *UPSTREAM_ERRORS)
+    @problems(blp, 400, *COMMON_ERRORS, *UPSTREAM_ERRORS)
     def patch(self, data, binding_id: uuid.UUID):
         """Change A, B, the expiry or the call restriction (one per request)"""
         return bindings.update(current_actor(), binding_id, data)
@@ -106,9 +96,9 @@ class BindingItem(MethodView):
     @requires(WRITE)
     @upstream_quota
     @idempotent
-    @blp.doc(parameters=[OPENAPI_PARAMETER])
+    @doc_only(blp.doc(parameters=[OPENAPI_PARAMETER]))
     @blp.response(200, BindingSchema)
-    @_problems(*COMMON_ERRORS, *UPSTREAM_ERRORS)
+    @problems(blp, *COMMON_ERRORS, *UPSTREAM_ERRORS)
     def delete(self, binding_id: uuid.UUID):
         """Unbind (idempotent)"""
         return bindings.unbind(current_actor(), binding_id)
@@ -120,7 +110,7 @@ class CallStatus(MethodView):
     @upstream_quota
     @blp.arguments(CallStatusArgsSchema(), location="query")
     @blp.response(200, CallStatusSchema)
-    @_problems(*COMMON_ERRORS, *UPSTREAM_ERRORS)
+    @problems(blp, *COMMON_ERRORS, *UPSTREAM_ERRORS)
     def get(self, args, binding_id: uuid.UUID):
         """What to dial now (QueryCallStatus), including the degrade to the real number"""
         return bindings.call_status(current_actor(), binding_id, args["caller"])
@@ -130,7 +120,7 @@ class CallStatus(MethodView):
 class BindingEvents(MethodView):
     @requires(READ, AUDIT)
     @blp.response(200, EventListSchema)
-    @_problems(*COMMON_ERRORS)
+    @problems(blp, *COMMON_ERRORS)
     def get(self, binding_id: uuid.UUID):
         """The binding's event timeline, oldest first"""
         return {"items": bindings.events(current_actor(), binding_id)}

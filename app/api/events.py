@@ -7,11 +7,10 @@ from flask_smorest import Blueprint
 from marshmallow import RAISE
 
 from app.api.export import CSV_RESPONSE, csv_response, wants_csv
+from app.api.openapi import doc_only, problems
 from app.auth import requires
-from app.errors import PROBLEM_MIMETYPE
 from app.schemas.audit import EventPageSchema, EventQuerySchema
 from app.schemas.events import EventSchema
-from app.schemas.problem import ProblemSchema
 from app.services import audit
 from app.services.clients import AUDIT
 
@@ -22,18 +21,14 @@ blp = Blueprint(
     description="Audit: every upstream call and state change of every binding (audit:read).",
 )
 
-PROBLEM = {"schema": ProblemSchema, "content_type": PROBLEM_MIMETYPE}
-
 
 @blp.route("")
 class EventCollection(MethodView):
     @requires(AUDIT)
     @blp.arguments(EventQuerySchema(), location="query", unknown=RAISE)
     @blp.response(200, EventPageSchema)
-    @blp.alt_response(200, **CSV_RESPONSE)
-    @blp.alt_response(401, **PROBLEM)
-    @blp.alt_response(403, **PROBLEM)
-    @blp.alt_response(422, **PROBLEM)
+    @doc_only(blp.alt_response(200, **CSV_RESPONSE))
+    @problems(blp, 401, 403, 422)
     def get(self, args):
         """Search the event history of every binding, newest first
 

@@ -7,6 +7,7 @@ from flask import Response, current_app
 from flask_smorest import Blueprint
 
 from app import metrics
+from app.api.openapi import doc_only
 from app.schemas.health import LivenessSchema, ReadinessSchema
 from app.services import health
 
@@ -24,7 +25,7 @@ METRICS_RESPONSE = {
 
 
 @blp.route("/healthz")
-@blp.doc(**NO_AUTH)
+@doc_only(blp.doc(**NO_AUTH))
 @blp.response(200, LivenessSchema)
 def healthz():
     """Liveness: 200 while the process serves"""
@@ -32,9 +33,9 @@ def healthz():
 
 
 @blp.route("/readyz")
-@blp.doc(**NO_AUTH)
+@doc_only(blp.doc(**NO_AUTH))
 @blp.response(200, ReadinessSchema)
-@blp.alt_response(503, schema=ReadinessSchema, description="Not ready: see checks.")
+@doc_only(blp.alt_response(503, schema=ReadinessSchema, description="Not ready: see checks."))
 def readyz():
     """Readiness: the database answers and its schema is at the migrations' head"""
     report = health.readiness()
@@ -42,7 +43,7 @@ def readyz():
 
 
 @blp.route("/metrics")
-@blp.doc(**NO_AUTH, responses={"200": METRICS_RESPONSE})
+@doc_only(blp.doc(**NO_AUTH, responses={"200": METRICS_RESPONSE}))
 def metrics_text():
     """Prometheus metrics of every worker of this instance"""
     body, content_type = metrics.exposition(current_app._get_current_object())
