@@ -103,9 +103,13 @@ class AliyunProvider:
         self._client.session.trust_env = False
         self.breaker = CircuitBreaker(settings.circuit_threshold, settings.circuit_cooldown_s)
 
+    def unavailable_for(self) -> int | None:
+        """Whole seconds the circuit stays open (for Retry-After), or None when calls may go."""
+        return self.breaker.blocked_for()
+
     def ensure_available(self) -> None:
         """Fail fast (503) while the circuit is open, before any write-ahead work."""
-        wait = self.breaker.blocked_for()
+        wait = self.unavailable_for()
         if wait is not None:
             raise UpstreamUnavailable(retry_after=wait)
 

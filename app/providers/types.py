@@ -98,8 +98,13 @@ class UpdateRequest:
         )
 
 
+# UnbindSubscription's parameters, each named by the SubscriptionRef field (and bindings
+# column) it comes from, so the database can build them from a row too.
+UNBIND_FIELDS = {"PoolKey": "pool_key", "SubsId": "subs_id", "SecretNo": "phone_x"}
+
+
 def unbind_params(ref: SubscriptionRef) -> Params:
-    return {"PoolKey": ref.pool_key, "SubsId": ref.subs_id, "SecretNo": ref.phone_x}
+    return {param: getattr(ref, field) for param, field in UNBIND_FIELDS.items()}
 
 
 def detail_params(ref: SubscriptionRef) -> Params:

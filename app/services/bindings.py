@@ -24,6 +24,7 @@ from app.errors import (
     NotFound,
     SubscriptionGone,
     UpstreamTimeout,
+    UpstreamUnavailable,
 )
 from app.extensions import db
 from app.ids import uuid7
@@ -34,7 +35,6 @@ from app.providers.types import (
     CallStatus,
     SubscriptionRef,
     UpdateRequest,
-    unbind_params,
 )
 from app.services import history, writes
 from app.services import queries as q
@@ -77,9 +77,8 @@ def _visible(actor: Actor, binding_id: uuid.UUID) -> Row:
     return row
 
 
-def _owned(actor: Actor, binding_id: uuid.UUID) -> Row:
+def _owned(actor: Actor, row: Row | None) -> Row:
     """Only the owner changes a binding; audit:read reads all and changes nothing."""
-    row = writes.load(binding_id)
     if row is None or row.client_id != actor.client.id:
         raise NotFound("No such binding")
     return row
@@ -250,7 +249,7 @@ def update(actor: Actor, binding_id: uuid.UUID, data: dict[str, Any]) -> Row:
     """One UpdateSubscription operation on an active binding."""
     field = "expires_at" if "ttl_seconds" in data else next(iter(data))
     value = lifetime_end(data) if field == "expires_at" else data[field]
-    row = _owned(actor, binding_id)
+    row = _owned(actor, writes.load(binding_id))
     if row.status != "active":
         raise BindingNotActive(f"The binding is {row.status}")
     _provider().ensure_available()
@@ -270,20 +269,21 @@ def update(actor: Actor, binding_id: uuid.UUID, data: dict[str, Any]) -> Row:
 
 
 def unbind(actor: Actor, binding_id: uuid.UUID) -> Row:
-    """Idempotent: an unbound binding answers as is, and Alibaba's SUBS_NOT_EXIST means done."""
-    row = _owned(actor, binding_id)
+    """Idempotent: an unbound binding answers as is, and Alibaba's SUBS_NOT_EXIST means done.
+
+    The binding is read and its request event written in one statement, which writes the
+    event only if the caller owns the binding, it is live and the circuit lets calls go."""
+    client = actor.client
+    blocked = _provider().unavailable_for()
+    event = history.request_row(actor, binding_id, client.id, "UnbindSubscription", None)
+    row = _owned(actor, writes.load_for_unbind(binding_id, event, LIVE, proceed=blocked is None))
     if row.status == "unbound":
         return row
     if row.status not in LIVE:
         raise BindingNotActive(f"The binding is {row.status}")
-    ref = _ref(row)
-    _provider().ensure_available()
-    writes.record_request(
-        history.request_row(
-            actor, row.id, actor.client.id, "UnbindSubscription", unbind_params(ref)
-        )
-    )
-    attempt = _provider().unbind(ref)
+    if blocked is not None:
+        raise UpstreamUnavailable(retry_after=blocked)
+    attempt = _provider().unbind(_ref(row))
     if attempt.error is not None and not isinstance(attempt.error, SubscriptionGone):
         _record(actor, row, attempt, attempt.error.status)
         raise attempt.error

@@ -22,6 +22,7 @@ from sqlalchemy import bindparam, insert
 from sqlalchemy import exc as sa_exc
 
 from app.extensions import db
+from app.providers.types import UNBIND_FIELDS
 from app.services import history
 from app.services import queries as q
 
@@ -147,6 +148,45 @@ def load(binding_id: uuid.UUID) -> Any:
             return cursor.fetchone()
     with db.engine.connect() as conn:
         return conn.execute(q.binding_by_id, params).first()
+
+
+@cache
+def _unbind_sql() -> str:
+    """The binding as `load` reads it and, when the caller may unbind it now, the
+    UnbindSubscription request event with its parameters taken from the row."""
+    binding, _ = _compiled(q.binding_by_id)
+    params = ", ".join(f"'{param}', b.{column}" for param, column in UNBIND_FIELDS.items())
+    computed = {"binding_id": "b.id", "params": f"json_build_object({params})"}
+    event = ", ".join(computed.get(c, f"%(event_{c})s") for c in EVENT_COLUMNS)
+    return f"""
+WITH b AS ({binding}), e AS (
+    INSERT INTO binding_events ({", ".join(EVENT_COLUMNS)}, phone_a, phone_b, phone_x)
+    SELECT {event}, b.phone_a, b.phone_b, b.phone_x
+    FROM b
+    WHERE %(proceed)s AND b.client_id = %(event_client_id)s AND b.status = ANY(%(live)s)
+)
+SELECT * FROM b
+"""
+
+
+def load_for_unbind(
+    binding_id: uuid.UUID, event: dict[str, Any], live: tuple[str, ...], proceed: bool
+) -> Any:
+    """A binding as the API shows it, or None; and, in the same statement, the write-ahead
+    event of its unbinding when `proceed` holds, the event's client owns it and its status
+    is one of `live`. One round trip where a load and an insert took two."""
+    if _postgres():
+        params = {"binding_id": binding_id, "now": q.now(), "proceed": proceed, "live": list(live)}
+        params.update({f"event_{k}": v for k, v in event.items()})
+        _, literals = _compiled(q.binding_by_id)
+        with _statement() as cursor:
+            cursor.execute(_unbind_sql(), {**literals, **params})
+            return cursor.fetchone()
+    row = load(binding_id)
+    if proceed and row is not None and row.client_id == event["client_id"] and row.status in live:
+        params = {param: getattr(row, column) for param, column in UNBIND_FIELDS.items()}
+        record_request({**event, "binding_id": row.id, "params": params})
+    return row
 
 
 def record_request(event: dict[str, Any]) -> None:

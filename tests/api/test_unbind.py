@@ -1,6 +1,12 @@
 """The trip ends: unbind, safely, as often as the backend retries."""
 
-from tests.conftest import rows
+from app import create_app
+from tests.conftest import Caller, axb, rows, test_settings
+
+UNBIND_EVENTS = (
+    "SELECT outcome, params FROM binding_events "
+    "WHERE binding_id = :id AND action = 'UnbindSubscription' ORDER BY id"
+)
 
 
 def test_unbind_then_again_calls_alibaba_once(rides, emulator):
@@ -67,3 +73,45 @@ def test_timeline_lists_every_step_oldest_first(rides):
     assert all(e["client"] == "rides" and e["binding_id"] == binding["id"] for e in items)
     assert items[1]["upstream_request_id"] and items[1]["latency_ms"] >= 0
     assert items[1]["params"]["PhoneNoA"] == "13800000001"
+
+
+def test_the_request_event_holds_what_alibaba_was_sent(rides, emulator, gateway):
+    binding = rides.bind()
+
+    rides.delete(f"/v1/bindings/{binding['id']}")
+
+    (call,) = emulator.calls("UnbindSubscription")
+    requested, answered = rows(gateway, UNBIND_EVENTS, id=binding["id"])
+    assert requested.outcome == "requested"
+    assert requested.params == answered.params
+    assert {k: call["params"][k] for k in requested.params} == requested.params
+
+
+def test_another_clients_unbind_is_a_404_that_writes_nothing(rides, make_caller, emulator, gateway):
+    binding = rides.bind()
+    other = make_caller("deliveries")
+
+    answer = other.delete(f"/v1/bindings/{binding['id']}")
+
+    assert answer.status_code == 404
+    assert rows(gateway, UNBIND_EVENTS, id=binding["id"]) == []
+    assert emulator.calls("UnbindSubscription") == []
+
+
+def test_while_the_circuit_is_open_nothing_is_written_ahead(rides, emulator, gateway):
+    app = create_app(test_settings(emulator.url, circuit_threshold=1, circuit_cooldown_s=60))
+    caller = Caller(app.test_client(), rides.token)
+    live, done = caller.bind(), caller.bind(phone_a="13800000007")
+    assert caller.delete(f"/v1/bindings/{done['id']}").status_code == 200
+    emulator.fault(action="BindAxb", code="InternalError", http_status=500, count=1)
+    assert caller.post("/v1/bindings", json=axb(phone_a="13800000008")).status_code == 502
+
+    refused = caller.delete(f"/v1/bindings/{live['id']}")
+    again = caller.delete(f"/v1/bindings/{done['id']}")
+
+    assert refused.status_code == 503
+    assert int(refused.headers["Retry-After"]) >= 1
+    assert rows(gateway, UNBIND_EVENTS, id=live["id"]) == []
+    assert again.status_code == 200
+    assert again.get_json()["status"] == "unbound"
+    assert len(emulator.calls("UnbindSubscription")) == 1
