@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import logging
 import re
+import secrets
 import time
-import uuid
 from contextvars import ContextVar
 from typing import Any
 
@@ -52,7 +52,7 @@ def _begin() -> None:
     g.started = time.perf_counter()
     _last_upstream_call.set(None)
     offered = request.headers.get(REQUEST_ID_HEADER, "")
-    g.request_id = offered if VALID_REQUEST_ID.fullmatch(offered) else uuid.uuid4().hex
+    g.request_id = offered if VALID_REQUEST_ID.fullmatch(offered) else secrets.token_hex(16)
 
 
 def _end(response: Response) -> Response:

@@ -22,9 +22,9 @@ def normalise_phone(value: str) -> str:
         number = phonenumbers.parse(value, "CN")
     except phonenumbers.NumberParseException as exc:
         raise ValidationError("Not a phone number.") from exc
+    # number_type is UNKNOWN for an invalid number, so it answers is_valid_number too.
     if (
         phonenumbers.region_code_for_number(number) != "CN"
-        or not phonenumbers.is_valid_number(number)
         or phonenumbers.number_type(number) not in PHONE_TYPES
     ):
         raise ValidationError("Not a valid mainland China mobile or landline number.")
