@@ -63,6 +63,9 @@ def test_the_access_line_names_the_client_and_the_request(rides, log_output):
             "subs 1000000768393849 request 9297B722A01643FB",
         ),
         ("token pgw_abcdefghijklmnopqrstuvwxyz", "token pgw_[redacted]"),
+        ("AUTHORIZATION: BEARER abc.def", "AUTHORIZATION: BEARER [redacted]"),
+        ("key s3cret in 0571 8899 2688", "key [redacted] in 0571 8899 2688"),
+        ("no numbers here, latency 9.813", "no numbers here, latency 9.813"),
     ],
 )
 def test_scrubber(line, expected):
