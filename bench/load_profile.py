@@ -126,10 +126,10 @@ STEPS: tuple[tuple[str, Predicate], ...] = (
     ("body parsing and validation (webargs)", _in("Parser.parse", "webargs/core.py")),
     ("  of which phone numbers (phonenumbers)", _package("phonenumbers")),
     (
-        "write-ahead txn (POST row+event, DELETE load+event)",
+        "write-ahead (POST row+event, DELETE load+event)",
         _any(_but_not(CREATE, FINISH, SDK), _but_not(UNBIND, FINISH, RECORD, SDK)),
     ),
-    ("  of which loading the binding (DELETE)", _in("_owned", "services/bindings.py")),
+    ("  of which the DELETE's one statement", _in("load_for_unbind", "services/writes.py")),
     ("outcome transaction (update + call events)", FINISH),
     ("SDK call (AliyunProvider._call)", SDK),
     ("  of which request signing", _package("aliyunsdkcore/auth")),
