@@ -20,12 +20,6 @@ workers = int(os.environ.get("GUNICORN_WORKERS", "2"))
 worker_class = "gthread"
 threads = int(os.environ.get("GUNICORN_THREADS", "32"))
 os.environ.setdefault("DYPLS_POOL_SIZE", str(threads))
-# Each worker listens on its own SO_REUSEPORT socket, so the kernel spreads new
-# connections evenly. On one shared socket the first worker to wake took most of a
-# burst of keep-alive connections (26 of 32 seen) and carried their load on one core.
-# The flip side: a second instance started on the same port by mistake shares it
-# instead of failing to bind.
-reuse_port = True
 keepalive = 5
 timeout = 30
 graceful_timeout = 30
