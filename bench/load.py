@@ -100,10 +100,11 @@ def measure_gateway(
     progress(
         f"gateway  C={concurrency}: {result['rps']:.1f} req/s  {_timing(result)}"
         f"  cpu {result['cpu_ms_per_req']:.3f} ms/req (own {result['own_cpu_ms_per_req']:.3f})"
-        f"  database {result['db_cpu_ms_per_req']:.3f} ms/req  rss {result['rss_mb']} MB"
+        f"  database {_database_cpu(result['db_cpu_ms_per_req'])}  rss {result['rss_mb']} MB"
     )
     progress(
-        f"         {result['requests']} requests, {result['errors']} failed {result['outcomes']};"
+        f"         {result['requests']} requests, {result['errors']} failed {result['outcomes']},"
+        f" {result['unanswered_at_end']} unanswered when the window closed (in p50/p99);"
         f" load generator {result['loadgen_cpu_ms_per_req']:.3f} ms CPU/req"
     )
     spread = ", ".join(
@@ -177,9 +178,16 @@ PUBLIC_GATEWAY = (
     "host_busy_share",
     "other_load_cores",
     "latency_bound_share",
+    "unanswered_at_end",
     "unaccepted_connections",
     "workers",
 )
+
+
+def _database_cpu(ms_per_req: float | None) -> str:
+    if ms_per_req is None:
+        return "n/a (backends came and went in the window)"
+    return f"{ms_per_req:.3f} ms/req"
 
 
 def measure(stack: Stack, concurrency: int, args: argparse.Namespace) -> dict:

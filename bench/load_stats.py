@@ -33,7 +33,30 @@ class Tally:
         self.latencies_ms: list[float] = []
         self.outcomes: Counter[str] = Counter()
         self.errors = 0
+        self.unanswered_ms: list[float] = []
+        self.stalled = 0
+        self._in_flight: dict[int, float] = {}
         self._lock = threading.Lock()
+
+    def sending(self, key: int, sent: float) -> None:
+        """A request left (keyed by whatever identifies it); `answered` takes it back."""
+        with self._lock:
+            self._in_flight[key] = sent
+
+    def answered(self, key: int) -> None:
+        with self._lock:
+            self._in_flight.pop(key, None)
+
+    def close_window(self) -> None:
+        """At the window's end: a request still unanswered counts in the percentiles with
+        the time it has waited so far, and one sent before the window opened has stalled
+        through all of it (a connection no worker accepted, say). Without this, such a
+        request would never show: it completes after the window, or never."""
+        with self._lock:
+            for sent in self._in_flight.values():
+                if sent < self.end:
+                    self.unanswered_ms.append((self.end - sent) * 1000)
+                    self.stalled += sent < self.start
 
     def record(self, sent: float, done: float, due: float | None, outcome: str, ok: bool) -> None:
         """One request; with a `due` time (open loop) it counts by, and is timed from, that."""
@@ -50,12 +73,15 @@ class Tally:
         return len(self.latencies_ms)
 
     def summary(self) -> dict[str, object]:
-        """rps counts successful requests only; latencies cover every request, failed or not."""
-        ordered = sorted(self.latencies_ms)
+        """rps counts successful requests only; latencies cover every request, failed or
+        not, and those still unanswered when the window closed."""
+        ordered = sorted(self.latencies_ms + self.unanswered_ms)
         return {
             "requests": self.requests,
             "errors": self.errors,
             "outcomes": dict(self.outcomes),
+            "unanswered_at_end": len(self.unanswered_ms),
+            "stalled_through_window": self.stalled,
             "rps": round((self.requests - self.errors) / (self.end - self.start), 1),
             "p50_ms": round(percentile(ordered, 0.50), 3),
             "p99_ms": round(percentile(ordered, 0.99), 3),
@@ -65,6 +91,11 @@ class Tally:
 def require_few_errors(phase: str, summary: dict) -> None:
     """Above 1 % failures the throughput would flatter the code under test: stop the run."""
     requests, errors = summary["requests"], summary["errors"]
+    if summary.get("stalled_through_window"):
+        raise BenchFailed(
+            f"{phase}: {summary['stalled_through_window']} requests waited through the whole"
+            " window without an answer (a connection no worker accepted?)"
+        )
     if requests == 0:
         raise BenchFailed(f"{phase}: no request completed inside the measurement window")
     if errors / requests > MAX_ERROR_RATE:

@@ -156,6 +156,8 @@ async def timed(
 ) -> Answer | None:
     """Run one request and record it; the answer if it had the `expected` status, else None."""
     sent = time.monotonic()
+    key = id(call)
+    tally.sending(key, sent)
     try:
         status, body = await call
     except (OSError, TimeoutError, ProtocolError, ValueError) as error:
@@ -163,6 +165,8 @@ async def timed(
         tally.record(sent, time.monotonic(), due, f"{label} {outcome}", ok=False)
         await asyncio.sleep(PAUSE_AFTER_FAILURE_S)
         return None
+    finally:
+        tally.answered(key)
     tally.record(sent, time.monotonic(), due, f"{label} {status}", ok=status == expected)
     return (status, body) if status == expected else None
 
@@ -252,6 +256,8 @@ async def run(args: argparse.Namespace, token: str) -> dict[str, object]:
 
     def mark(line: str) -> None:
         cpu.append(time.process_time())
+        if line == WINDOW_END:
+            tally.close_window()
         _announce(line)
 
     loop.call_at(tally.start, mark, WINDOW_START)
