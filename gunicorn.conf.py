@@ -1,7 +1,7 @@
 """Production gunicorn settings: threads, because the upstream is I/O-bound.
 
 Each worker holds one AcsClient whose connection pool is sized to its threads.
-Override with GUNICORN_* variables; DYPLS_POOL_SIZE follows GUNICORN_THREADS.
+Override with GUNICORN_* variables; DYPLS_POOL_SIZE and DB_POOL_SIZE follow GUNICORN_THREADS.
 
 Metrics run in prometheus-client's multiprocess mode: every worker writes its
 samples under PROMETHEUS_MULTIPROC_DIR and /metrics adds them up. The variable
@@ -20,6 +20,10 @@ workers = int(os.environ.get("GUNICORN_WORKERS", "2"))
 worker_class = "gthread"
 threads = int(os.environ.get("GUNICORN_THREADS", "32"))
 os.environ.setdefault("DYPLS_POOL_SIZE", str(threads))
+# A thread holds at most one database connection at a time (never across the upstream
+# call): a pool smaller than the threads made busy workers open and close overflow
+# connections, each a new PostgreSQL backend.
+os.environ.setdefault("DB_POOL_SIZE", str(threads))
 keepalive = 5
 timeout = 30
 graceful_timeout = 30
