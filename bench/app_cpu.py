@@ -8,6 +8,14 @@ DELETE, against the emulator over HTTP and a fresh PostgreSQL database, and then
 same BindAxb + UnbindSubscription calls through the SDK directly, as `bench.load` does.
 Repeats alternate the two and the medians are reported; the last stdout line is JSON:
 `{"app_cpu_ms_per_req", "sdk_cpu_ms_per_call", "own_cpu_ms_per_req", "pairs", "repeats"}`.
+
+Even alone, seconds drift by ±25 % on some days (a shared host's caches and clocks).
+`--instructions` counts instead: each path runs in a child under valgrind's callgrind, once
+with no measured pairs and once with `--pairs`, and the difference is divided out, so start-up
+and warm-up cancel. The count repeats to within 0.5 % whatever else the machine does; it
+weighs a change to the path, not a wall-clock target. The last line is then
+`{"app_instructions_per_req", "sdk_instructions_per_call", "own_instructions_per_req",
+"own_share", "pairs"}`.
 """
 
 from __future__ import annotations
@@ -16,18 +24,36 @@ import argparse
 import io
 import json
 import os
+import re
+import shutil
 import statistics
+import subprocess
 import sys
 import time
+from collections.abc import Callable
 from contextlib import ExitStack
 from typing import Any
 
 from bench.load_direct import DirectSdk
 from bench.load_plan import TTL_SECONDS, PhoneNumbers
-from bench.load_stack import OUT, _flask, clean_environment, fresh_database, start_emulator
+from bench.load_stack import (
+    OUT,
+    ROOT,
+    _flask,
+    clean_environment,
+    fresh_database,
+    start_emulator,
+)
+from bench.load_stats import BenchFailed
 from emulator import DEFAULT_POOL_KEY
 
 WARMUP_PAIRS = 30
+TIMED_PAIRS = 300
+# Under callgrind a pair takes about 0.2 s; 100 pairs make start-up noise negligible.
+INSTRUCTION_PAIRS = 100
+TOKEN_VARIABLE = "APP_CPU_TOKEN"
+PORT_VARIABLE = "APP_CPU_EMULATOR_PORT"
+COLLECTED = re.compile(r"Collected : (\d+)")
 
 
 class InProcessCaller:
@@ -80,46 +106,59 @@ class InProcessCaller:
             raise RuntimeError(f"DELETE answered {status}: {answer[:200]!r}")
 
 
-def _cpu_ms_per_unit(work: Any, pairs: int) -> float:
+def _cpu_ms_per_unit(work: Callable[[], Any], pairs: int) -> float:
     started = time.process_time()
     for _ in range(pairs):
         work()
     return (time.process_time() - started) * 1000 / (2 * pairs)
 
 
-def measure(pairs: int, repeats: int) -> dict[str, Any]:
-    OUT.mkdir(parents=True, exist_ok=True)
-    with ExitStack() as stack:
-        emulator = start_emulator(stack, 0)
-        database_url = stack.enter_context(fresh_database())
-        env = clean_environment(
-            DATABASE_URL=database_url,
-            GATEWAY_SANDBOX="1",
-            DYPLS_ENDPOINT=f"http://127.0.0.1:{emulator.port}",
-            DYPLS_POOL_SIZE="1",
-            DB_POOL_SIZE="2",
-        )
-        _flask(env, "db", "upgrade")
-        scopes = ("--scope", "bindings:write", "--scope", "bindings:read")
-        token = _flask(env, "clients", "create", f"app-cpu-{os.getpid()}", *scopes)
-        os.environ.clear()
-        os.environ.update(env)
-        # One line per request goes to stderr as in production, but into a file: the app's
-        # log handler takes sys.stderr as it is when the app is made.
-        sys.stderr = stack.enter_context((OUT / "app-cpu.log").open("w"))
-        stack.callback(setattr, sys, "stderr", sys.__stderr__)
-        from app import create_app  # reads the environment set just above
+def _prepare(stack: ExitStack) -> dict[str, str]:
+    """Emulator, fresh database, migrations and a client: the environment the app reads,
+    with the bench client's token and the emulator's port beside it."""
+    emulator = start_emulator(stack, 0)
+    database_url = stack.enter_context(fresh_database())
+    env = clean_environment(
+        DATABASE_URL=database_url,
+        GATEWAY_SANDBOX="1",
+        DYPLS_ENDPOINT=f"http://127.0.0.1:{emulator.port}",
+        DYPLS_POOL_SIZE="1",
+        DB_POOL_SIZE="2",
+    )
+    _flask(env, "db", "upgrade")
+    scopes = ("--scope", "bindings:write", "--scope", "bindings:read")
+    token = _flask(env, "clients", "create", f"app-cpu-{os.getpid()}", *scopes)
+    return env | {TOKEN_VARIABLE: token.strip().splitlines()[-1], PORT_VARIABLE: str(emulator.port)}
 
-        app = create_app()
-        caller = InProcessCaller(app, token.strip().splitlines()[-1])
-        sdk = DirectSdk(emulator.port, DEFAULT_POOL_KEY, 1)
+
+def _warm_paths(stack: ExitStack, env: dict[str, str]) -> dict[str, Callable[[], Any]]:
+    """The two paths, warmed up, in this process: `app` is one POST + DELETE through the
+    WSGI app, `sdk` one BindAxb + UnbindSubscription through the SDK alone."""
+    os.environ.clear()
+    os.environ.update(env)
+    # One line per request goes to stderr as in production, but into a file: the app's
+    # log handler takes sys.stderr as it is when the app is made.
+    OUT.mkdir(parents=True, exist_ok=True)
+    sys.stderr = stack.enter_context((OUT / "app-cpu.log").open("w"))
+    stack.callback(setattr, sys, "stderr", sys.__stderr__)
+    from app import create_app  # reads the environment set just above
+
+    caller = InProcessCaller(create_app(), env[TOKEN_VARIABLE])
+    sdk = DirectSdk(int(env[PORT_VARIABLE]), DEFAULT_POOL_KEY, 1)
+    paths = {"app": caller.pair, "sdk": lambda: sdk.unbind(sdk.bind())}
+    for work in paths.values():
         for _ in range(WARMUP_PAIRS):
-            caller.pair()
-            sdk.unbind(sdk.bind())
+            work()
+    return paths
+
+
+def measure(pairs: int, repeats: int) -> dict[str, Any]:
+    with ExitStack() as stack:
+        paths = _warm_paths(stack, _prepare(stack))
         app_ms, sdk_ms = [], []
         for _ in range(repeats):
-            app_ms.append(_cpu_ms_per_unit(caller.pair, pairs))
-            sdk_ms.append(_cpu_ms_per_unit(lambda: sdk.unbind(sdk.bind()), pairs))
+            app_ms.append(_cpu_ms_per_unit(paths["app"], pairs))
+            sdk_ms.append(_cpu_ms_per_unit(paths["sdk"], pairs))
     app_cpu, sdk_cpu = statistics.median(app_ms), statistics.median(sdk_ms)
     return {
         "app_cpu_ms_per_req": round(app_cpu, 3),
@@ -132,17 +171,74 @@ def measure(pairs: int, repeats: int) -> dict[str, Any]:
     }
 
 
+def _instructions(env: dict[str, str], path: str, pairs: int) -> int:
+    """Instructions a child spends running `path` for `pairs` pairs after its start-up."""
+    valgrind = shutil.which("valgrind")
+    if not valgrind:
+        raise BenchFailed("--instructions needs valgrind (Debian package valgrind)")
+    command = [valgrind, "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable]
+    command += ["-m", "bench.app_cpu", "--child", path, "--pairs", str(pairs)]
+    # A fixed hash seed: dict and set layouts, and so the instruction count, repeat.
+    done = subprocess.run(
+        command, env=env | {"PYTHONHASHSEED": "0"}, cwd=ROOT, capture_output=True, text=True
+    )
+    collected = COLLECTED.search(done.stderr)
+    if done.returncode != 0 or not collected:
+        raise BenchFailed(f"callgrind child failed:\n{done.stdout}{done.stderr[-2000:]}")
+    return int(collected.group(1))
+
+
+def count_instructions(pairs: int) -> dict[str, Any]:
+    with ExitStack() as stack:
+        env = _prepare(stack)
+        per_unit = {
+            path: (_instructions(env, path, pairs) - _instructions(env, path, 0)) / (2 * pairs)
+            for path in ("app", "sdk")
+        }
+    own = per_unit["app"] - per_unit["sdk"]
+    return {
+        "app_instructions_per_req": round(per_unit["app"]),
+        "sdk_instructions_per_call": round(per_unit["sdk"]),
+        "own_instructions_per_req": round(own),
+        "own_share": round(own / per_unit["app"], 3),
+        "pairs": pairs,
+    }
+
+
+def _child(path: str, pairs: int) -> None:
+    """Under callgrind: the app reads the environment the parent prepared."""
+    with ExitStack() as stack:
+        work = _warm_paths(stack, dict(os.environ))[path]
+        for _ in range(pairs):
+            work()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.app_cpu", description=__doc__)
-    parser.add_argument("--pairs", type=int, default=300, help="POST + DELETE pairs per repeat")
+    parser.add_argument("--pairs", type=int, help="POST + DELETE pairs per repeat")
     parser.add_argument("--repeats", type=int, default=5)
-    args = parser.parse_args()
-    result = measure(args.pairs, args.repeats)
-    print(
-        f"in process, one thread: app {result['app_cpu_ms_per_req']:.3f} ms/req,"
-        f" SDK alone {result['sdk_cpu_ms_per_call']:.3f} ms/call,"
-        f" own {result['own_cpu_ms_per_req']:.3f} ms/req (medians of {args.repeats})"
+    parser.add_argument(
+        "--instructions", action="store_true", help="count instructions under callgrind"
     )
+    parser.add_argument("--child", choices=("app", "sdk"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        _child(args.child, args.pairs)
+        return 0
+    if args.instructions:
+        result = count_instructions(args.pairs or INSTRUCTION_PAIRS)
+        print(
+            f"in process, one thread: app {result['app_instructions_per_req'] / 1e6:.2f} M"
+            f" instructions/req, SDK alone {result['sdk_instructions_per_call'] / 1e6:.2f} M/call,"
+            f" own {result['own_instructions_per_req'] / 1e6:.2f} M/req"
+        )
+    else:
+        result = measure(args.pairs or TIMED_PAIRS, args.repeats)
+        print(
+            f"in process, one thread: app {result['app_cpu_ms_per_req']:.3f} ms/req,"
+            f" SDK alone {result['sdk_cpu_ms_per_call']:.3f} ms/call,"
+            f" own {result['own_cpu_ms_per_req']:.3f} ms/req (medians of {args.repeats})"
+        )
     print(json.dumps(result))
     return 0
 
