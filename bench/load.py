@@ -107,6 +107,10 @@ def measure_gateway(
         f" {result['unanswered_at_end']} unanswered when the window closed (in p50/p99);"
         f" load generator {result['loadgen_cpu_ms_per_req']:.3f} ms CPU/req"
     )
+    progress(
+        f"         gunicorn: {_share(result['system_cpu_share'])} of its CPU in the kernel,"
+        f" {result['context_switches_per_req']} context switches per request"
+    )
     spread = ", ".join(
         f"pid {w['pid']} {w['connections']} conn {w['cpu_share']:.0%} cpu"
         for w in result["workers"]
@@ -175,6 +179,8 @@ PUBLIC_GATEWAY = (
     "requests",
     "errors",
     "db_cpu_ms_per_req",
+    "system_cpu_share",
+    "context_switches_per_req",
     "host_busy_share",
     "other_load_cores",
     "latency_bound_share",
@@ -182,6 +188,10 @@ PUBLIC_GATEWAY = (
     "unaccepted_connections",
     "workers",
 )
+
+
+def _share(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.0%}"
 
 
 def _database_cpu(ms_per_req: float | None) -> str:

@@ -13,7 +13,15 @@ import subprocess
 import sys
 from collections.abc import Callable
 
-from bench.load_proc import CpuUse, CpuWindow, connections_per_pid, pids_with_cmdline, rss_mb
+from bench.load_proc import (
+    CpuUse,
+    CpuWindow,
+    connections_per_pid,
+    context_switches,
+    pids_with_cmdline,
+    rss_mb,
+    system_seconds,
+)
 from bench.load_stack import ROOT, Gateway, Stack
 from bench.load_stats import BenchFailed
 from bench.loadgen import WINDOW_END, WINDOW_START
@@ -86,17 +94,23 @@ class WindowProbe:
         self.connections: dict[int, int] = {}
         self.unaccepted = 0
         self.database_steady = True
+        self.system_s = 0.0
+        self.switches = 0
 
     def open(self, loadgen_pid: int) -> None:
         # Backends are looked up now: each worker's pool opened its connections in the warm-up.
         self.database = pids_with_cmdline(f" {self._stack.gateway.database} ")
         ours = (self._stack.emulator.service.pid, loadgen_pid, os.getpid(), *self._bystanders)
+        self.system_s = -sum(system_seconds(pid) for pid in self.gunicorn)
+        self.switches = -sum(context_switches(pid) for pid in self.gunicorn)
         self._window = CpuWindow((*self.gunicorn, *self.database, *ours))
 
     def close(self) -> None:
         if self._window is None:
             raise BenchFailed("the load generator closed a window it never opened")
         self.cpu = self._window.stop()
+        self.system_s += sum(system_seconds(pid) for pid in self.gunicorn)
+        self.switches += sum(context_switches(pid) for pid in self.gunicorn)
         self.database_steady = self.database == pids_with_cmdline(
             f" {self._stack.gateway.database} "
         )
@@ -128,9 +142,12 @@ def closed_loop(
         )
     requests = max(result["requests"], 1)
     worker_cpu = cpu.total(workers) or 1.0
+    gunicorn_cpu = cpu.total(probe.gunicorn)
     return {
         **result,
-        "cpu_ms_per_req": round(cpu.total(probe.gunicorn) * 1000 / requests, 3),
+        "cpu_ms_per_req": round(gunicorn_cpu * 1000 / requests, 3),
+        "system_cpu_share": round(probe.system_s / gunicorn_cpu, 3) if gunicorn_cpu else None,
+        "context_switches_per_req": round(probe.switches / requests, 1),
         "rss_mb": round(max(rss_mb(pid) for pid in workers), 1),
         # A backend that ends inside the window takes its CPU with it; one that starts is
         # not watched: either way the sum would be wrong, so none is given.

@@ -15,16 +15,46 @@ TICKS_PER_S = os.sysconf("SC_CLK_TCK")
 ESTABLISHED = "01"
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU of every thread of `pid` so far; 0 once it has gone."""
+def _stat_fields(pid: int) -> list[str] | None:
+    """/proc/<pid>/stat from its third field (state) on; None once the process has gone."""
     try:
         with open(f"/proc/{pid}/stat", "rb") as stat:
             text = stat.read().decode()
     except (FileNotFoundError, ProcessLookupError):
-        return 0.0
+        return None
     # The command name may hold spaces and parentheses: fields start after the last ")".
-    fields = text[text.rindex(")") + 2 :].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS_PER_S
+    return text[text.rindex(")") + 2 :].split()
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of every thread of `pid` so far; 0 once it has gone."""
+    fields = _stat_fields(pid)
+    return (int(fields[11]) + int(fields[12])) / TICKS_PER_S if fields else 0.0
+
+
+def system_seconds(pid: int) -> float:
+    """The kernel's part of `cpu_seconds`: system calls, and waking and sleeping threads."""
+    fields = _stat_fields(pid)
+    return int(fields[12]) / TICKS_PER_S if fields else 0.0
+
+
+def context_switches(pid: int) -> int:
+    """Times the threads of `pid` now alive were switched off a CPU, voluntarily (to wait for
+    a socket, a lock, the GIL) or not: each is a sleep and a wake, whose cost shows as CPU."""
+    total = 0
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except FileNotFoundError:
+        return 0
+    for task in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{task}/status") as status:
+                for line in status:
+                    if line.startswith(("voluntary_ctxt_switches:", "nonvoluntary_ctxt_switches:")):
+                        total += int(line.split()[1])
+        except FileNotFoundError:
+            continue
+    return total
 
 
 def rss_mb(pid: int) -> float:
@@ -47,12 +77,8 @@ def children(parent: int) -> list[int]:
     """Direct children of `parent` (gunicorn's workers when `parent` is its master)."""
     found = []
     for pid in _all_pids():
-        try:
-            with open(f"/proc/{pid}/stat", "rb") as stat:
-                text = stat.read().decode()
-        except FileNotFoundError:
-            continue
-        if int(text[text.rindex(")") + 2 :].split()[1]) == parent:
+        fields = _stat_fields(pid)
+        if fields and int(fields[1]) == parent:
             found.append(pid)
     return sorted(found)
 

@@ -1,0 +1,55 @@
+"""What the bench reads from /proc about the gateway's processes."""
+
+import os
+import subprocess
+import sys
+import threading
+import time
+
+from bench.load_proc import context_switches, cpu_seconds, system_seconds
+
+
+def test_context_switches_count_the_sleeps_of_every_live_thread():
+    sleeps = 50
+    slept, finish = threading.Event(), threading.Event()
+
+    def sleeper() -> None:
+        for _ in range(sleeps):
+            time.sleep(0.001)
+        slept.set()
+        finish.wait()
+
+    before = context_switches(os.getpid())
+    worker = threading.Thread(target=sleeper)
+    worker.start()
+    slept.wait()
+    after = context_switches(os.getpid())
+    finish.set()
+    worker.join()
+
+    assert after - before >= sleeps
+
+
+def test_system_time_is_the_kernel_part_of_the_cpu_time():
+    system_before, cpu_before = system_seconds(os.getpid()), cpu_seconds(os.getpid())
+    with open("/dev/zero", "rb", buffering=0) as zeros:
+        deadline = time.monotonic() + 0.5
+        while time.monotonic() < deadline:
+            zeros.read(1 << 20)  # the kernel fills a megabyte: system time
+    system = system_seconds(os.getpid()) - system_before
+    cpu = cpu_seconds(os.getpid()) - cpu_before
+
+    assert system >= 0.05
+    assert system <= cpu
+
+
+def test_a_process_that_has_gone_reads_as_nothing():
+    gone = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    pid = int(gone.stdout)
+
+    assert (context_switches(pid), system_seconds(pid), cpu_seconds(pid)) == (0, 0.0, 0.0)
