@@ -17,9 +17,11 @@ MOBILE = re.compile(r"(?<![0-9A-Za-z])(?:\+?86)?(1[3-9]\d)\d{4}(\d{4})(?![0-9A-Z
 LANDLINE = re.compile(r"(?<![0-9A-Za-z])(0\d{2,3})\d{3,4}(\d{4})(?![0-9A-Za-z])")
 TOKEN = re.compile(r"pgw_[A-Za-z0-9_\-]{8,}")
 BEARER = re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]+")
-# Every number MOBILE and LANDLINE mask has a run of at least seven digits: one cheap
-# scan spares a line without one (most access lines) their two costlier passes.
-DIGIT_RUN = re.compile(r"\d{7}")
+# Every number MOBILE and LANDLINE mask is a run of at least ten digits (11 for a mobile,
+# 0 + area code + 7 or 8 for a landline): one cheap scan spares a line without one their
+# two costlier passes. Seven would be sound too, but the access line's hex request ids
+# hold a seven-digit run about every third line, and a ten-digit one about every tenth.
+DIGIT_RUN = re.compile(r"\d{10}")
 EXTRA_FIELDS = (
     "request_id",
     "client",

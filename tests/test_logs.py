@@ -5,8 +5,10 @@ import json
 import logging
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from app.logs import Scrubber, configure_logging
+from app.logs import LANDLINE, MOBILE, Scrubber, configure_logging
 from emulator import SANDBOX_ACCESS_KEY_ID, SANDBOX_ACCESS_KEY_SECRET
 from tests.conftest import axb
 
@@ -70,3 +72,22 @@ def test_the_access_line_names_the_client_and_the_request(rides, log_output):
 )
 def test_scrubber(line, expected):
     assert Scrubber(("s3cret",))(line) == expected
+
+
+# Digit runs of every length a number can have, beside the prefixes and neighbours that
+# decide whether MOBILE or LANDLINE masks them.
+NUMBERISH = st.lists(
+    st.one_of(
+        st.text(alphabet="0123456789", min_size=1, max_size=13),
+        st.sampled_from(["+86", "86", "0", "1", " ", "-", "x", "+", '"']),
+    ),
+    max_size=8,
+).map("".join)
+
+
+@settings(derandomize=True, max_examples=500)
+@given(NUMBERISH)
+def test_the_scrubbers_shortcut_never_spares_a_number(text):
+    """A line without a ten-digit run skips the phone passes: never one they would mask."""
+    masked_always = LANDLINE.sub(r"\1****\2", MOBILE.sub(r"\1****\2", text))
+    assert Scrubber()(text) == masked_always
