@@ -39,9 +39,9 @@ from bench.load_plan import TTL_SECONDS, PhoneNumbers
 from bench.load_stack import (
     OUT,
     ROOT,
-    _flask,
     clean_environment,
     fresh_database,
+    migrate_with_client,
     start_emulator,
 )
 from bench.load_stats import BenchFailed
@@ -125,10 +125,8 @@ def _prepare(stack: ExitStack) -> dict[str, str]:
         DYPLS_POOL_SIZE="1",
         DB_POOL_SIZE="2",
     )
-    _flask(env, "db", "upgrade")
-    scopes = ("--scope", "bindings:write", "--scope", "bindings:read")
-    token = _flask(env, "clients", "create", f"app-cpu-{os.getpid()}", *scopes)
-    return env | {TOKEN_VARIABLE: token.strip().splitlines()[-1], PORT_VARIABLE: str(emulator.port)}
+    token = migrate_with_client(env, f"app-cpu-{os.getpid()}")
+    return env | {TOKEN_VARIABLE: token, PORT_VARIABLE: str(emulator.port)}
 
 
 def _warm_paths(stack: ExitStack, env: dict[str, str]) -> dict[str, Callable[[], Any]]:

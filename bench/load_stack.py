@@ -211,6 +211,14 @@ def _flask(env: Mapping[str, str], *args: str) -> str:
     return done.stdout
 
 
+def migrate_with_client(env: Mapping[str, str], name: str) -> str:
+    """Bring the database `env` names to the migrations' head and create client `name`
+    with the scopes a bind + unbind needs; its token."""
+    _flask(env, "db", "upgrade")
+    scopes = ("--scope", "bindings:write", "--scope", "bindings:read")
+    return _flask(env, "clients", "create", name, *scopes).strip().splitlines()[-1]
+
+
 def start_gateway(
     stack: ExitStack, database_url: str, emulator: Emulator, overrides: Mapping[str, str]
 ) -> Gateway:
@@ -224,10 +232,7 @@ def start_gateway(
         GUNICORN_BIND=f"127.0.0.1:{port}",
         **overrides,
     )
-    _flask(env, "db", "upgrade")
-    name = f"bench-{os.getpid()}-{int(time.time())}"
-    scopes = ("--scope", "bindings:write", "--scope", "bindings:read")
-    token = _flask(env, "clients", "create", name, *scopes).strip().splitlines()[-1]
+    token = migrate_with_client(env, f"bench-{os.getpid()}-{int(time.time())}")
     command = [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"]
     service = Service("gateway", command, env)
     stack.callback(service.stop)
