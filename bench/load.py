@@ -17,6 +17,7 @@ import json
 import os
 import signal
 import sys
+from collections.abc import Callable
 from contextlib import nullcontext
 from types import FrameType
 
@@ -243,7 +244,7 @@ def run(args: argparse.Namespace) -> dict:
     return sweep
 
 
-def _environment_setting(text: str) -> str:
+def environment_setting(text: str) -> str:
     name, sep, _ = text.partition("=")
     if not (name and sep):
         raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {text!r}")
@@ -270,7 +271,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         "--gateway-env",
         action="append",
         default=[],
-        type=_environment_setting,
+        type=environment_setting,
         metavar="NAME=VALUE",
         help="set a gateway variable on purpose (recorded in the result); repeatable",
     )
@@ -284,8 +285,9 @@ def _stop_on_sigterm(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
 
-def main() -> int:
-    args = parse_args(sys.argv[1:])
+def run_main(run: Callable[[argparse.Namespace], dict], args: argparse.Namespace) -> int:
+    """`run` as a command: its result as the last stdout line, exit 1 when it cannot give
+    honest numbers, and what it started stopped on Ctrl-C or SIGTERM alike."""
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
     try:
         result = run(args)
@@ -297,6 +299,10 @@ def main() -> int:
         return 130
     print(json.dumps(result), flush=True)
     return 0
+
+
+def main() -> int:
+    return run_main(run, parse_args(sys.argv[1:]))
 
 
 if __name__ == "__main__":

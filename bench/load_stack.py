@@ -83,13 +83,15 @@ def log_tail(path: Path, lines: int = 15) -> str:
 class Service:
     """A subprocess in its own process group, its output in a log file under bench/out/."""
 
-    def __init__(self, name: str, command: list[str], env: Mapping[str, str]) -> None:
+    def __init__(
+        self, name: str, command: list[str], env: Mapping[str, str], cwd: Path = ROOT
+    ) -> None:
         self.name = name
         self.log = OUT / f"load-{name}.log"
         with self.log.open("wb") as log:
             self.process = subprocess.Popen(
                 command,
-                cwd=ROOT,
+                cwd=cwd,
                 env=dict(env),
                 stdin=subprocess.DEVNULL,
                 stdout=log,
@@ -177,13 +179,14 @@ def start_emulator(stack: ExitStack, latency_ms: int) -> Emulator:
 
 
 @contextmanager
-def fresh_database() -> Iterator[str]:
-    """BENCH_DATABASE_URL as given, or a new `bench_load_<pid>` database, dropped afterwards."""
+def fresh_database(label: str = "") -> Iterator[str]:
+    """BENCH_DATABASE_URL as given, or a new `bench_load_<pid>[_<label>]` database, dropped
+    afterwards."""
     given = os.environ.get("BENCH_DATABASE_URL")
     if given:
         yield given
         return
-    name = f"bench_load_{os.getpid()}"
+    name = f"bench_load_{os.getpid()}" + (f"_{label}" if label else "")
     try:
         with psycopg.connect(ADMIN_DATABASE, autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -197,10 +200,10 @@ def fresh_database() -> Iterator[str]:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def _flask(env: Mapping[str, str], *args: str) -> str:
+def _flask(env: Mapping[str, str], *args: str, root: Path = ROOT) -> str:
     done = subprocess.run(
         [sys.executable, "-m", "flask", "--app", "wsgi", *args],
-        cwd=ROOT,
+        cwd=root,
         env=dict(env),
         capture_output=True,
         text=True,
@@ -211,19 +214,25 @@ def _flask(env: Mapping[str, str], *args: str) -> str:
     return done.stdout
 
 
-def migrate_with_client(env: Mapping[str, str], name: str) -> str:
-    """Bring the database `env` names to the migrations' head and create client `name`
-    with the scopes a bind + unbind needs; its token."""
-    _flask(env, "db", "upgrade")
+def migrate_with_client(env: Mapping[str, str], name: str, root: Path = ROOT) -> str:
+    """Bring the database `env` names to the migrations' head (those of the tree at `root`)
+    and create client `name` with the scopes a bind + unbind needs; its token."""
+    _flask(env, "db", "upgrade", root=root)
     scopes = ("--scope", "bindings:write", "--scope", "bindings:read")
-    return _flask(env, "clients", "create", name, *scopes).strip().splitlines()[-1]
+    created = _flask(env, "clients", "create", name, *scopes, root=root)
+    return created.strip().splitlines()[-1]
 
 
 def start_gateway(
-    stack: ExitStack, database_url: str, emulator: Emulator, overrides: Mapping[str, str]
+    stack: ExitStack,
+    database_url: str,
+    emulator: Emulator,
+    overrides: Mapping[str, str],
+    root: Path = ROOT,
+    name: str = "gateway",
 ) -> Gateway:
     """Migrate, create the bench client, start gunicorn with gunicorn.conf.py, wait for all
-    its workers."""
+    its workers. `root` is the source tree it runs from (`bench.compare` starts two)."""
     port = free_port()
     env = clean_environment(
         DATABASE_URL=database_url,
@@ -232,9 +241,9 @@ def start_gateway(
         GUNICORN_BIND=f"127.0.0.1:{port}",
         **overrides,
     )
-    token = migrate_with_client(env, f"bench-{os.getpid()}-{int(time.time())}")
+    token = migrate_with_client(env, f"bench-{os.getpid()}-{int(time.time())}", root)
     command = [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"]
-    service = Service("gateway", command, env)
+    service = Service(name, command, env, root)
     stack.callback(service.stop)
     wait_until_answering(service, port, "/readyz")
     gateway = Gateway(service, port, token, urlsplit(database_url).path.lstrip("/"))

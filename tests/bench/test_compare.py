@@ -1,0 +1,51 @@
+"""Comparing two gateways round by round: a drifting machine must not pick the winner."""
+
+import pytest
+
+from bench.compare import compare, paired, parse_args
+
+
+def test_a_change_that_wins_every_round_wins_though_the_machine_slowed_in_between():
+    # The machine loses a third of its speed over the run; b is 5 % cheaper in each round.
+    a_cpu = [2.0, 2.4, 2.8, 3.0]
+    b_cpu = [round(x * 0.95, 3) for x in a_cpu]
+
+    verdict = paired(a_cpu, b_cpu, higher_is_better=False)
+
+    assert verdict["ratio"] == pytest.approx(0.95)
+    assert verdict["b_better"] == 4
+    assert verdict["rounds"] == 4
+
+
+def test_higher_throughput_counts_as_better_and_lower_cpu_too():
+    rounds = {
+        "a": [{"rps": 400.0, "cpu_ms_per_req": 3.0}, {"rps": 300.0, "cpu_ms_per_req": 4.0}],
+        "b": [{"rps": 420.0, "cpu_ms_per_req": 2.9}, {"rps": 290.0, "cpu_ms_per_req": 4.1}],
+    }
+
+    summary = compare(rounds)
+
+    assert summary["rps"]["b_better"] == 1
+    assert summary["rps"]["ratio"] == pytest.approx((420 / 400 + 290 / 300) / 2, abs=1e-3)
+    assert summary["cpu_ms_per_req"]["b_better"] == 1
+
+
+def test_a_round_without_database_cpu_is_left_out_not_counted_as_zero():
+    verdict = paired([1.0, None, 1.2], [0.9, 0.8, None], higher_is_better=False)
+
+    assert verdict["rounds"] == 1
+    assert verdict["ratio"] == pytest.approx(0.9)
+
+
+def test_a_side_must_be_a_source_tree(tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        parse_args(["--a-tree", str(tmp_path)])
+
+    assert "holds no gunicorn.conf.py" in capsys.readouterr().err
+
+
+def test_gateway_variables_are_given_per_side():
+    args = parse_args(["--b-env", "GUNICORN_WORKERS=4", "--b-env", "GUNICORN_THREADS=16"])
+
+    assert args.a_env == []
+    assert args.b_env == ["GUNICORN_WORKERS=4", "GUNICORN_THREADS=16"]
