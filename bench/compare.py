@@ -21,7 +21,7 @@ import sys
 from contextlib import ExitStack
 from pathlib import Path
 
-from bench.load import environment_setting, run_main
+from bench.load import OTHER_LOAD_WARNING_CORES, environment_setting, run_main
 from bench.load_gateway import closed_loop
 from bench.load_stack import ROOT, Stack, fresh_database, start_emulator, start_gateway
 from bench.load_stats import require_few_errors
@@ -88,7 +88,8 @@ def run(args: argparse.Namespace) -> dict:
                     sides[side], DEFAULT_POOL_KEY, args.concurrency, args.warmup, args.window
                 )
                 require_few_errors(f"{side}, round {number}", result)
-                rounds[side].append({measure: result[measure] for measure in MEASURES})
+                kept = (*MEASURES, "other_load_cores")
+                rounds[side].append({key: result[key] for key in kept})
             print(f"round {number}: " + "  ".join(_line(side, rounds[side][-1]) for side in SIDES))
     summary = compare(rounds)
     print(_verdict(summary), flush=True)
@@ -96,7 +97,12 @@ def run(args: argparse.Namespace) -> dict:
 
 
 def _line(side: str, numbers: dict) -> str:
-    return f"{side} {numbers['rps']:.1f} req/s {numbers['cpu_ms_per_req']:.3f} ms/req"
+    """One side's round; flagged when other processes took CPU during its window (the round
+    still counts: the pairing is there to absorb such drift)."""
+    line = f"{side} {numbers['rps']:.1f} req/s {numbers['cpu_ms_per_req']:.3f} ms/req"
+    if numbers["other_load_cores"] > OTHER_LOAD_WARNING_CORES:
+        line += f" (other processes: {numbers['other_load_cores']:.2f} cores)"
+    return line
 
 
 def _verdict(summary: dict[str, dict]) -> str:
