@@ -35,11 +35,13 @@ MEASURES = {
     "db_cpu_ms_per_req": False,
     "context_switches_per_req": False,
 }
+KEPT = (*MEASURES, "other_load_cores")
 
 
 def paired(a: list[float | None], b: list[float | None], higher_is_better: bool) -> dict:
     """Each side's median over the rounds, the median of b ÷ a round by round, and in how
-    many rounds b did better. A round where either side has no number is left out."""
+    many rounds b did better. A round where either side has no number (or a's is 0, which
+    nothing divides by) is left out."""
     pairs = [(x, y) for x, y in zip(a, b, strict=True) if x and y is not None]
     if not pairs:
         return {"a": None, "b": None, "ratio": None, "b_better": 0, "rounds": 0}
@@ -69,7 +71,7 @@ def _start_sides(stack: ExitStack, args: argparse.Namespace) -> dict[str, Stack]
     started = {}
     for side in SIDES:
         root = getattr(args, f"{side}_tree")
-        overrides = dict(item.split("=", 1) for item in getattr(args, f"{side}_env"))
+        overrides = dict(getattr(args, f"{side}_env"))
         database = stack.enter_context(fresh_database(side))
         gateway = start_gateway(stack, database, emulator, overrides, root, f"gateway-{side}")
         started[side] = Stack(emulator, gateway)
@@ -88,8 +90,7 @@ def run(args: argparse.Namespace) -> dict:
                     sides[side], DEFAULT_POOL_KEY, args.concurrency, args.warmup, args.window
                 )
                 require_few_errors(f"{side}, round {number}", result)
-                kept = (*MEASURES, "other_load_cores")
-                rounds[side].append({key: result[key] for key in kept})
+                rounds[side].append({key: result[key] for key in KEPT})
             print(f"round {number}: " + "  ".join(_line(side, rounds[side][-1]) for side in SIDES))
     summary = compare(rounds)
     print(_verdict(summary), flush=True)
@@ -123,7 +124,7 @@ def _settings(args: argparse.Namespace) -> dict:
         "window_s": args.window,
         "warmup_s": args.warmup,
         **{f"{side}_tree": str(getattr(args, f"{side}_tree")) for side in SIDES},
-        **{f"{side}_env": getattr(args, f"{side}_env") for side in SIDES},
+        **{f"{side}_env": dict(getattr(args, f"{side}_env")) for side in SIDES},
     }
 
 

@@ -218,7 +218,7 @@ def measure(stack: Stack, concurrency: int, args: argparse.Namespace) -> dict:
 
 def run(args: argparse.Namespace) -> dict:
     """Start the stack, measure, stop it; one run's result, or the sweep's."""
-    overrides = dict(item.split("=", 1) for item in args.gateway_env)
+    overrides = dict(args.gateway_env)
     settings = {"latency_ms": args.latency_ms, "duration_s": args.duration, "warmup_s": args.warmup}
     if overrides:
         settings["gateway_env"] = overrides
@@ -244,11 +244,12 @@ def run(args: argparse.Namespace) -> dict:
     return sweep
 
 
-def environment_setting(text: str) -> str:
-    name, sep, _ = text.partition("=")
+def environment_setting(text: str) -> tuple[str, str]:
+    """NAME=VALUE as a pair, so the option's list of them makes a dict."""
+    name, sep, value = text.partition("=")
     if not (name and sep):
         raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {text!r}")
-    return text
+    return name, value
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:

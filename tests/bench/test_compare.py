@@ -47,5 +47,5 @@ def test_a_side_must_be_a_source_tree(tmp_path, capsys):
 def test_gateway_variables_are_given_per_side():
     args = parse_args(["--b-env", "GUNICORN_WORKERS=4", "--b-env", "GUNICORN_THREADS=16"])
 
-    assert args.a_env == []
-    assert args.b_env == ["GUNICORN_WORKERS=4", "GUNICORN_THREADS=16"]
+    assert dict(args.a_env) == {}
+    assert dict(args.b_env) == {"GUNICORN_WORKERS": "4", "GUNICORN_THREADS": "16"}
