@@ -1,9 +1,11 @@
 """`make run` uses SQLite: the core path must work there too (PostgreSQL is the record)."""
 
+import json
+
 import flask_migrate
 
 from app import create_app
-from tests.conftest import Caller, axb, test_settings
+from tests.conftest import Caller, axb, rows, test_settings
 
 
 def test_bind_and_unbind_on_the_embedded_database(emulator, tmp_path):
@@ -20,3 +22,13 @@ def test_bind_and_unbind_on_the_embedded_database(emulator, tmp_path):
     assert unbound.status_code == 200
     assert unbound.get_json()["status"] == "unbound"
     assert unbound.get_json()["client"] == "rides"
+    # The history keeps the very parameters Alibaba was sent.
+    (sent,) = emulator.calls("UnbindSubscription")
+    (requested,) = rows(
+        app,
+        "SELECT params FROM binding_events"
+        " WHERE action = 'UnbindSubscription' AND outcome = 'requested'",
+    )
+    assert json.loads(requested.params) == {
+        name: sent["params"][name] for name in ("PoolKey", "SubsId", "SecretNo")
+    }

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from typing import Protocol
 
 CHINA_TIME = timezone(timedelta(hours=8), "Asia/Shanghai")
 ALIBABA_TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
@@ -103,7 +104,16 @@ class UpdateRequest:
 UNBIND_FIELDS = {"PoolKey": "pool_key", "SubsId": "subs_id", "SecretNo": "phone_x"}
 
 
-def unbind_params(ref: SubscriptionRef) -> Params:
+class Subscribed(Protocol):
+    """Anything naming a subscription the way a SubscriptionRef does: the ref itself, or a
+    bindings row (whose columns carry the same names)."""
+
+    pool_key: str
+    subs_id: str
+    phone_x: str
+
+
+def unbind_params(ref: Subscribed) -> Params:
     return {param: getattr(ref, field) for param, field in UNBIND_FIELDS.items()}
 
 

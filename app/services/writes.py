@@ -22,7 +22,7 @@ from sqlalchemy import bindparam, insert
 from sqlalchemy import exc as sa_exc
 
 from app.extensions import db
-from app.providers.types import UNBIND_FIELDS
+from app.providers.types import UNBIND_FIELDS, unbind_params
 from app.services import history
 from app.services import queries as q
 
@@ -184,8 +184,7 @@ def load_for_unbind(
             return cursor.fetchone()
     row = load(binding_id)
     if proceed and row is not None and row.client_id == event["client_id"] and row.status in live:
-        params = {param: getattr(row, column) for param, column in UNBIND_FIELDS.items()}
-        record_request({**event, "binding_id": row.id, "params": params})
+        record_request({**event, "binding_id": row.id, "params": unbind_params(row)})
     return row
 
 
