@@ -25,6 +25,7 @@ from app.errors import ValidationFailed
 from app.extensions import db
 from app.schemas.fields import as_utc
 from app.services.audit_queries import BINDINGS, EVENTS, Listing, Shape, parameters, statement
+from app.services.connections import reading
 from app.services.history import Actor
 
 EXPORT_PAGE = 200
@@ -43,13 +44,6 @@ def audit_engine() -> Engine:
 
 def _hash_key() -> str:
     return current_app.config["GATEWAY_SETTINGS"].audit_hash_key
-
-
-def reading(engine: Engine) -> Connection:
-    """Autocommit: a page is one statement, and without a ROLLBACK on the way back to the
-    pool psycopg keeps its prepared statements, so PostgreSQL reuses their plans
-    (planning a search over every monthly partition costs more than running it)."""
-    return engine.connect().execution_options(isolation_level="AUTOCOMMIT")
 
 
 def find_bindings(actor: Actor, args: Mapping[str, Any]) -> Page:

@@ -38,6 +38,7 @@ from app.providers.types import (
 )
 from app.services import history, writes
 from app.services import queries as q
+from app.services.connections import reading
 from app.services.history import Actor
 
 log = logging.getLogger(__name__)
@@ -343,5 +344,5 @@ def _dial(status: int, called_no: str | None, row: Row, caller: str) -> dict[str
 def events(actor: Actor, binding_id: uuid.UUID) -> list[Row]:
     """A binding's timeline, oldest first."""
     _visible(actor, binding_id)
-    with db.engine.connect() as conn:
+    with reading() as conn:
         return conn.execute(q.events_of_binding, {"binding_id": binding_id}).all()

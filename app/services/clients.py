@@ -13,6 +13,7 @@ from app.errors import Forbidden, NotFound, Unauthorized, ValidationFailed
 from app.extensions import db
 from app.ids import hash_token, new_token
 from app.models import ApiClient
+from app.services.connections import reading
 from app.services.token_cache import TokenCache
 
 WRITE = "bindings:write"
@@ -67,7 +68,7 @@ def authenticate(token: str | None) -> Client:
     client = cache.get(token_hash)
     if client is not None:
         return client
-    with db.engine.connect() as conn:
+    with reading() as conn:
         row = conn.execute(_AUTH_QUERY, {"token_hash": token_hash}).first()
     if row is None:
         raise Unauthorized("The bearer token is unknown or revoked")
@@ -128,7 +129,7 @@ def list_clients() -> list[ClientInfo]:
         clients.c.created_at,
         clients.c.revoked_at,
     ).order_by(clients.c.name)
-    with db.engine.connect() as conn:
+    with reading() as conn:
         return [ClientInfo(*row) for row in conn.execute(query)]
 
 

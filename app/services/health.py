@@ -9,7 +9,7 @@ from alembic.script import ScriptDirectory
 from flask import current_app
 from sqlalchemy import exc as sa_exc
 
-from app.extensions import db
+from app.services.connections import reading
 
 
 def _head() -> str | None:
@@ -20,7 +20,7 @@ def _head() -> str | None:
 def readiness() -> dict[str, Any]:
     checks: dict[str, Any] = {}
     try:
-        with db.engine.connect() as conn:
+        with reading() as conn:
             current = MigrationContext.configure(conn).get_current_revision()
         head = current_app.config.setdefault("MIGRATIONS_HEAD", _head())
         checks["database"] = "ok"

@@ -25,6 +25,7 @@ from app.extensions import db
 from app.providers.types import UNBIND_FIELDS, unbind_params
 from app.services import history
 from app.services import queries as q
+from app.services.connections import reading
 
 FIELDS = tuple(c.name for c in q.BINDING_COLUMNS if c.name not in ("status", "client", "client_id"))
 UPDATABLE = frozenset(
@@ -146,7 +147,7 @@ def load(binding_id: uuid.UUID) -> Any:
         with _statement() as cursor:
             _execute(cursor, q.binding_by_id, params)
             return cursor.fetchone()
-    with db.engine.connect() as conn:
+    with reading() as conn:
         return conn.execute(q.binding_by_id, params).first()
 
 
