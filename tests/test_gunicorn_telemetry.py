@@ -2,7 +2,9 @@
 stderr, and /metrics added up across worker processes."""
 
 import json
+import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import requests
@@ -15,6 +17,7 @@ from tests.reliability.conftest import Instance
 pytestmark = pytest.mark.slow
 
 PHONE = "13800000001"
+WORKER_BOOT_S = 15
 
 
 @pytest.fixture
@@ -60,7 +63,16 @@ def test_the_logs_say_what_happened_and_leak_nothing(served, make_caller):
         assert secret not in output
 
 
+def gauge_writers(metrics_dir: Path) -> set[str]:
+    """The pids of the workers whose sampler has written its gauges."""
+    return {path.stem.rsplit("_", 1)[-1] for path in metrics_dir.glob("gauge_*")}
+
+
 def test_metrics_add_up_across_workers(served, tmp_path):
+    # /readyz answered once one worker was up; the other may still be booting.
+    deadline = time.monotonic() + WORKER_BOOT_S
+    while len(gauge_writers(tmp_path / "metrics")) < 2 and time.monotonic() < deadline:
+        time.sleep(0.1)
     probes = 12
     for _ in range(probes):  # a fresh connection each: either worker may answer
         assert requests.get(f"{served.url}/healthz", timeout=5).status_code == 200
@@ -75,6 +87,5 @@ def test_metrics_add_up_across_workers(served, tmp_path):
     labels = (("method", "GET"), ("route", "/healthz"), ("status", "200"))
     assert samples[("gateway_http_request_duration_seconds_count", labels)] == probes
     # Each worker's sampler wrote its gauges: both workers' pools and circuits are summed.
-    workers = {path.stem.rsplit("_", 1)[-1] for path in (tmp_path / "metrics").glob("gauge_*")}
-    assert len(workers) == 2
+    assert len(gauge_writers(tmp_path / "metrics")) == 2
     assert samples[("gateway_circuit_breaker_state", (("state", "closed"),))] == 2

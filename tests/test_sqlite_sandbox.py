@@ -23,7 +23,8 @@ def test_bind_and_unbind_on_the_embedded_database(emulator, tmp_path):
     assert unbound.get_json()["status"] == "unbound"
     assert unbound.get_json()["client"] == "rides"
     # The history keeps the very parameters Alibaba was sent.
-    (sent,) = emulator.calls("UnbindSubscription")
+    subs_id = created.get_json()["subs_id"]
+    (sent,) = [c for c in emulator.calls("UnbindSubscription") if c["params"]["SubsId"] == subs_id]
     (requested,) = rows(
         app,
         "SELECT params FROM binding_events"
