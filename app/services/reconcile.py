@@ -27,6 +27,7 @@ from app.services import bindings as binding_service
 from app.services import history
 from app.services import queries as q
 from app.services.clients import Client
+from app.services.connections import reading
 from app.services.history import Actor
 
 KNOWN_X_WINDOW = timedelta(days=7)
@@ -52,7 +53,7 @@ def _provider() -> AliyunProvider:
 def reconcile_all(pending_after: timedelta) -> Counter[str]:
     summary: Counter[str] = Counter()
     now = datetime.now(UTC)
-    with db.engine.connect() as conn:
+    with reading() as conn:
         active = conn.execute(live_rows, {"now": now}).all()
     for row in active:
         summary["checked"] += 1
@@ -77,7 +78,7 @@ def _resolve_pending(cutoff: datetime, summary: Counter[str]) -> None:
         )
         .order_by(q.bindings.c.created_at)
     )
-    with db.engine.connect() as conn:
+    with reading() as conn:
         rows = conn.execute(stale, {"now": datetime.now(UTC)}).all()
     by_pool: dict[str, list[Row]] = defaultdict(list)
     for row in rows:
@@ -97,7 +98,7 @@ def _known_xs(pool_key: str, waiting: list[Row]) -> list[str]:
         )
         .distinct()
     )
-    with db.engine.connect() as conn:
+    with reading() as conn:
         xs = {x for (x,) in conn.execute(query)}
     return sorted(xs | {row.phone_x for row in waiting if row.phone_x})
 
@@ -106,7 +107,7 @@ def _known_subs(pool_key: str) -> set[str]:
     query = select(q.bindings.c.subs_id).where(
         q.bindings.c.pool_key == pool_key, q.bindings.c.subs_id.is_not(None)
     )
-    with db.engine.connect() as conn:
+    with reading() as conn:
         return {s for (s,) in conn.execute(query)}
 
 

@@ -33,6 +33,7 @@ from sqlalchemy import (
 from app.config import ConfigError
 from app.extensions import db
 from app.models import Binding, BindingEvent
+from app.services.connections import reading
 from app.services.partitions import ensure_upcoming
 
 BATCH = 5000
@@ -157,7 +158,7 @@ def _anonymise(table: Table, condition: ColumnElement, key: str) -> int:
         query = select(*columns).where(condition, _not_anonymised(table))
         if last is not None:
             query = query.where(tuple_(*pk) > tuple_(*last))
-        with engine.connect() as conn:
+        with reading(engine) as conn:
             rows = conn.execute(query.order_by(*pk).limit(BATCH)).all()
         if not rows:
             return total
