@@ -88,6 +88,7 @@ class Service:
     ) -> None:
         self.name = name
         self.log = OUT / f"load-{name}.log"
+        OUT.mkdir(parents=True, exist_ok=True)
         with self.log.open("wb") as log:
             self.process = subprocess.Popen(
                 command,
@@ -274,7 +275,6 @@ class Stack:
 @contextmanager
 def running_stack(latency_ms: int, overrides: Mapping[str, str]) -> Iterator[Stack]:
     """The emulator, a fresh database and the gateway; all stopped and dropped on exit."""
-    OUT.mkdir(parents=True, exist_ok=True)
     with ExitStack() as stack:
         emulator = start_emulator(stack, latency_ms)
         database_url = stack.enter_context(fresh_database())
