@@ -17,7 +17,9 @@ from pathlib import Path
 
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("GUNICORN_WORKERS", "2"))
-worker_class = "gthread"
+# gthread, except that a thread that just answered keeps a busy keep-alive connection for its
+# next request (GUNICORN_KEEPALIVE_LINGER_MS, 20 by default; 0 for plain gthread): app/server.py.
+worker_class = "app.server.KeepAliveThreadWorker"
 threads = int(os.environ.get("GUNICORN_THREADS", "32"))
 os.environ.setdefault("DYPLS_POOL_SIZE", str(threads))
 # A thread holds at most one database connection at a time (never across the upstream

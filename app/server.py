@@ -1,0 +1,111 @@
+"""The gunicorn worker the gateway runs under: gthread, keeping a busy connection on its thread.
+
+gthread hands every request from its main loop to a pool thread and back: the main loop
+wakes, waits for the GIL behind the busy request threads and passes the connection on; the
+thread answers and hands the connection back through a pipe, and the main loop wakes again
+to watch it. With an upstream that takes 80 ms that was about a third of the gateway's
+context switches (docs/performance.md, fifth round). Here the thread that answered keeps a
+kept-alive connection for up to `GUNICORN_KEEPALIVE_LINGER_MS` and serves the next request
+on it itself. A caller that keeps its connection busy sends that request within a
+millisecond or two; one that does not gets its connection watched by the main loop again.
+
+Lingering never holds up work another connection brought: a thread does not start when
+every thread is taken and a request waits, and a lingering thread lets go at once when the
+main loop queues a request that no idle thread can take.
+"""
+
+from __future__ import annotations
+
+import os
+import select
+import threading
+from contextlib import suppress
+
+from gunicorn.workers.gthread import TConn, ThreadWorker
+
+LINGER_VARIABLE = "GUNICORN_KEEPALIVE_LINGER_MS"
+DEFAULT_LINGER_MS = 20
+
+
+def linger_ms() -> int:
+    """How long a thread waits on its connection for the next request; 0 turns it off."""
+    raw = os.environ.get(LINGER_VARIABLE, str(DEFAULT_LINGER_MS))
+    try:
+        value = int(raw)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise ValueError(f"{LINGER_VARIABLE} must be a whole number of milliseconds, not {raw!r}")
+    return value
+
+
+class KeepAliveThreadWorker(ThreadWorker):
+    """gthread, but a thread that just answered waits briefly on that connection."""
+
+    @classmethod
+    def check_config(cls, cfg, log) -> None:
+        """Run by the arbiter before any worker starts: a bad setting stops it there."""
+        super().check_config(cfg, log)
+        linger_ms()
+
+    def init_process(self) -> None:
+        # After the fork, so each worker has its own pipe and counts.
+        self._linger_ms = linger_ms()
+        self._wake_read, self._wake_write = os.pipe()
+        os.set_blocking(self._wake_read, False)
+        os.set_blocking(self._wake_write, False)
+        self._busy = 0  # threads serving a connection, lingering ones included
+        self._lingering = 0
+        self._counts = threading.Lock()
+        super().init_process()
+
+    def enqueue_req(self, conn: TConn) -> None:
+        """Queue the request; if no thread is idle to take it, a lingering one lets go."""
+        super().enqueue_req(conn)
+        if self._lingering and self._busy >= self.cfg.threads:
+            with suppress(BlockingIOError):
+                os.write(self._wake_write, b"\0")
+
+    def handle(self, conn: TConn) -> bool:
+        with self._counts:
+            self._busy += 1
+        try:
+            keep = super().handle(conn)
+            while keep is True and self.alive and self._next_request_soon(conn):
+                keep = super().handle(conn)
+            return keep
+        finally:
+            with self._counts:
+                self._busy -= 1
+
+    def _next_request_soon(self, conn: TConn) -> bool:
+        """Whether the connection's next request is here, or came while this thread
+        lingered on it without another request needing the thread."""
+        if conn.is_http2 or not self._linger_ms:
+            return False
+        if conn.parser.unreader.buf.getvalue():
+            return True  # it came in with the last one
+        # Counted as lingering before looking at the queue, as `enqueue_req` queues before
+        # looking at the count: a request queued meanwhile is seen by one side or the other.
+        with self._counts:
+            self._lingering += 1
+        try:
+            if self._busy >= self.cfg.threads and self._requests_waiting():
+                return False
+            poller = select.poll()
+            poller.register(conn.sock, select.POLLIN)
+            poller.register(self._wake_read, select.POLLIN)
+            ready = {fd for fd, _ in poller.poll(self._linger_ms)}
+        finally:
+            with self._counts:
+                self._lingering -= 1
+        if self._wake_read in ready:
+            with suppress(BlockingIOError):
+                os.read(self._wake_read, 1)
+            return False
+        return bool(ready)
+
+    def _requests_waiting(self) -> bool:
+        """Requests the main loop queued that no thread has taken yet (the executor keeps
+        its queue without a public accessor)."""
+        return not self.tpool._work_queue.empty()
