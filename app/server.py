@@ -19,6 +19,7 @@ from __future__ import annotations
 import os
 import select
 import threading
+import time
 from contextlib import suppress
 
 from gunicorn.workers.gthread import TConn, ThreadWorker
@@ -92,18 +93,31 @@ class KeepAliveThreadWorker(ThreadWorker):
         try:
             if self._busy >= self.cfg.threads and self._requests_waiting():
                 return False
-            poller = select.poll()
-            poller.register(conn.sock, select.POLLIN)
-            poller.register(self._wake_read, select.POLLIN)
-            ready = {fd for fd, _ in poller.poll(self._linger_ms)}
+            return self._wait_for_request(conn)
         finally:
             with self._counts:
                 self._lingering -= 1
-        if self._wake_read in ready:
-            with suppress(BlockingIOError):
+
+    def _wait_for_request(self, conn: TConn) -> bool:
+        """Poll the connection and the wake-up pipe until the next request comes (True), or
+        the linger runs out or this thread takes a wake-up (False). Every lingering thread
+        sees a wake-up; only the one that reads its byte lets go."""
+        poller = select.poll()
+        poller.register(conn.sock, select.POLLIN)
+        poller.register(self._wake_read, select.POLLIN)
+        deadline = time.monotonic() + self._linger_ms / 1000
+        while (left_ms := (deadline - time.monotonic()) * 1000) > 0:
+            ready = {fd for fd, _ in poller.poll(left_ms)}
+            if conn.sock.fileno() in ready:
+                return True
+            if not ready:
+                return False
+            try:
                 os.read(self._wake_read, 1)
+            except BlockingIOError:
+                continue  # another lingering thread took it
             return False
-        return bool(ready)
+        return False
 
     def _requests_waiting(self) -> bool:
         """Requests the main loop queued that no thread has taken yet (the executor keeps
