@@ -34,6 +34,8 @@ MEASURES = {
     "cpu_ms_per_req": False,
     "db_cpu_ms_per_req": False,
     "context_switches_per_req": False,
+    "p50_ms": False,
+    "p99_ms": False,
 }
 KEPT = (*MEASURES, "other_load_cores")
 
