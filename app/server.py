@@ -31,13 +31,10 @@ DEFAULT_LINGER_MS = 20
 def linger_ms() -> int:
     """How long a thread waits on its connection for the next request; 0 turns it off."""
     raw = os.environ.get(LINGER_VARIABLE, str(DEFAULT_LINGER_MS))
-    try:
-        value = int(raw)
-    except ValueError:
-        value = -1
-    if value < 0:
-        raise ValueError(f"{LINGER_VARIABLE} must be a whole number of milliseconds, not {raw!r}")
-    return value
+    with suppress(ValueError):
+        if (value := int(raw)) >= 0:
+            return value
+    raise ValueError(f"{LINGER_VARIABLE} must be a whole number of milliseconds, not {raw!r}")
 
 
 class KeepAliveThreadWorker(ThreadWorker):

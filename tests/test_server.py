@@ -8,7 +8,7 @@ up by a thread waiting on another caller's idle connection.
 
 import socket
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from http.client import HTTPConnection
 
 import pytest
@@ -17,25 +17,28 @@ from tests.reliability.conftest import Instance
 
 pytestmark = pytest.mark.slow
 
-LONG_LINGER_MS = 10_000
+LONG_LINGER_MS = "10000"
 # Far below the linger: an answer this quick came from a thread that let go.
-PROMPT_S = LONG_LINGER_MS / 1000 / 2
-
-
-def one_thread(emulator, tmp_path, name: str, linger_ms: int) -> Instance:
-    instance = Instance(emulator.url, tmp_path, name)
-    instance.env.update(
-        GUNICORN_WORKERS="1", GUNICORN_THREADS="1", GUNICORN_KEEPALIVE_LINGER_MS=str(linger_ms)
-    )
-    return instance
+PROMPT_S = int(LONG_LINGER_MS) / 1000 / 2
 
 
 @pytest.fixture
-def lingering(gateway, emulator, tmp_path) -> Iterator[Instance]:
-    instance = one_thread(emulator, tmp_path, "lingering", LONG_LINGER_MS)
-    instance.start()
-    yield instance
-    instance.stop()
+def one_thread(gateway, emulator, tmp_path) -> Iterator[Callable[[str], Instance]]:
+    """Starts a gunicorn of one worker with one thread and the given linger."""
+    started: list[Instance] = []
+
+    def start(linger_ms: str) -> Instance:
+        instance = Instance(emulator.url, tmp_path, f"one-thread-{len(started)}")
+        instance.env.update(
+            GUNICORN_WORKERS="1", GUNICORN_THREADS="1", GUNICORN_KEEPALIVE_LINGER_MS=linger_ms
+        )
+        started.append(instance)
+        instance.start()
+        return instance
+
+    yield start
+    for instance in started:
+        instance.stop()
 
 
 def healthz(connection: HTTPConnection) -> int:
@@ -45,11 +48,12 @@ def healthz(connection: HTTPConnection) -> int:
     return response.status
 
 
-def test_an_idle_connection_does_not_keep_the_only_thread_from_another_caller(lingering):
-    idle = HTTPConnection("127.0.0.1", lingering.port, timeout=30)
+def test_an_idle_connection_does_not_keep_the_only_thread_from_another_caller(one_thread):
+    port = one_thread(LONG_LINGER_MS).port
+    idle = HTTPConnection("127.0.0.1", port, timeout=30)
     assert healthz(idle) == 200  # its thread now waits on it for a next request
 
-    other = HTTPConnection("127.0.0.1", lingering.port, timeout=30)
+    other = HTTPConnection("127.0.0.1", port, timeout=30)
     started = time.monotonic()
     assert healthz(other) == 200
     assert time.monotonic() - started < PROMPT_S
@@ -60,9 +64,10 @@ def test_an_idle_connection_does_not_keep_the_only_thread_from_another_caller(li
     other.close()
 
 
-def test_a_caller_that_sends_two_requests_at_once_gets_both_answers(lingering):
-    request = f"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1:{lingering.port}\r\n\r\n".encode()
-    with socket.create_connection(("127.0.0.1", lingering.port), timeout=30) as sock:
+def test_a_caller_that_sends_two_requests_at_once_gets_both_answers(one_thread):
+    port = one_thread(LONG_LINGER_MS).port
+    request = f"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n".encode()
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
         started = time.monotonic()
         sock.sendall(request * 2)
         answers = b""
@@ -73,22 +78,14 @@ def test_a_caller_that_sends_two_requests_at_once_gets_both_answers(lingering):
     assert time.monotonic() - started < PROMPT_S
 
 
-@pytest.mark.parametrize("linger_ms", [0, 20])
-def test_a_busy_keep_alive_connection_gets_every_answer(gateway, emulator, tmp_path, linger_ms):
-    instance = one_thread(emulator, tmp_path, f"linger-{linger_ms}", linger_ms)
-    instance.start()
-    try:
-        connection = HTTPConnection("127.0.0.1", instance.port, timeout=30)
-        assert [healthz(connection) for _ in range(20)] == [200] * 20
-        connection.close()
-    finally:
-        instance.stop()
+@pytest.mark.parametrize("linger_ms", ["0", "20"])
+def test_a_busy_keep_alive_connection_gets_every_answer(one_thread, linger_ms):
+    connection = HTTPConnection("127.0.0.1", one_thread(linger_ms).port, timeout=30)
+    assert [healthz(connection) for _ in range(20)] == [200] * 20
+    connection.close()
 
 
-def test_a_linger_that_is_not_a_number_stops_the_server_before_it_serves(
-    gateway, emulator, tmp_path
-):
-    instance = one_thread(emulator, tmp_path, "bad-linger", 0)
-    instance.env["GUNICORN_KEEPALIVE_LINGER_MS"] = "soon"
+@pytest.mark.parametrize("linger_ms", ["soon", "-5"])
+def test_a_linger_that_is_no_duration_stops_the_server_before_it_serves(one_thread, linger_ms):
     with pytest.raises(RuntimeError, match="GUNICORN_KEEPALIVE_LINGER_MS must be a whole number"):
-        instance.start()
+        one_thread(linger_ms)
