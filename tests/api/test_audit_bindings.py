@@ -3,6 +3,8 @@ each client confined to its own bindings, and reads from the audit replica."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 import sqlalchemy as sa
 
@@ -197,8 +199,9 @@ def test_a_busy_driver_pages_through_every_trip_as_driver_or_passenger(rides, au
 
 
 @pytest.fixture(scope="module")
-def replica_url(app) -> str:
-    """A second database standing in for the read replica, migrated like the main one."""
+def replica_url(app) -> Iterator[str]:
+    """A second database standing in for the read replica, migrated like the main one, and
+    dropped after this module."""
     import flask_migrate
 
     url = sa.make_url(TEST_DATABASE_URL)
@@ -209,7 +212,6 @@ def replica_url(app) -> str:
             sa.text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": replica.database}
         ).first():
             conn.execute(sa.text(f'CREATE DATABASE "{replica.database}"'))
-    server.dispose()
     settings = app.config["GATEWAY_SETTINGS"]
     builder = create_app(
         settings.with_overrides(database_url=replica.render_as_string(hide_password=False))
@@ -220,7 +222,10 @@ def replica_url(app) -> str:
             conn.execute(sa.text("CREATE SCHEMA public"))
         flask_migrate.upgrade()
         db.engine.dispose()
-    return replica.render_as_string(hide_password=False)
+    yield replica.render_as_string(hide_password=False)
+    with server.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE "{replica.database}" WITH (FORCE)'))
+    server.dispose()
 
 
 REPLICA_ONLY = """
