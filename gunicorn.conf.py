@@ -50,6 +50,14 @@ def on_starting(server):
         stale.unlink()
 
 
+def pre_fork(server, worker):
+    """Each worker on a core of its own, the one the fewest live workers use (app/server.py;
+    GUNICORN_PIN_WORKERS=0 leaves the placement to the kernel)."""
+    from app.server import assign_cpu
+
+    assign_cpu(worker, server.WORKERS.values())
+
+
 def post_worker_init(worker):
     """A scrape reaches one worker, so each keeps its own gauges (pools, circuit) fresh."""
     from app import metrics

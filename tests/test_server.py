@@ -1,18 +1,23 @@
-"""Callers on keep-alive connections, as gunicorn serves them with the gateway's worker.
+"""Callers on keep-alive connections, and workers on cores, as gunicorn runs the gateway's
+worker (app/server.py).
 
 A thread that answered a request waits on that connection for the next one
-(`GUNICORN_KEEPALIVE_LINGER_MS`). These tests make the wait far longer than any of them
+(`GUNICORN_KEEPALIVE_LINGER_MS`). The linger tests make the wait far longer than any of them
 takes, and one thread the whole worker's: whatever they see answered in time was not held
 up by a thread waiting on another caller's idle connection.
 """
 
+import os
+import signal
 import socket
 import time
 from collections.abc import Callable, Iterator
 from http.client import HTTPConnection
+from pathlib import Path
 
 import pytest
 
+from app.server import least_used_cpu
 from tests.reliability.conftest import Instance
 
 pytestmark = pytest.mark.slow
@@ -20,18 +25,18 @@ pytestmark = pytest.mark.slow
 LONG_LINGER_MS = "10000"
 # Far below the linger: an answer this quick came from a thread that let go.
 PROMPT_S = int(LONG_LINGER_MS) / 1000 / 2
+ONE_THREAD = {"GUNICORN_WORKERS": "1", "GUNICORN_THREADS": "1"}
+WORKERS_UP_S = 15
 
 
 @pytest.fixture
-def one_thread(gateway, emulator, tmp_path) -> Iterator[Callable[[str], Instance]]:
-    """Starts a gunicorn of one worker with one thread and the given linger."""
+def serve(gateway, emulator, tmp_path) -> Iterator[Callable[..., Instance]]:
+    """Starts a gunicorn with the given variables; stops every one it started."""
     started: list[Instance] = []
 
-    def start(linger_ms: str) -> Instance:
-        instance = Instance(emulator.url, tmp_path, f"one-thread-{len(started)}")
-        instance.env.update(
-            GUNICORN_WORKERS="1", GUNICORN_THREADS="1", GUNICORN_KEEPALIVE_LINGER_MS=linger_ms
-        )
+    def start(**env: str) -> Instance:
+        instance = Instance(emulator.url, tmp_path, f"server-{len(started)}")
+        instance.env.update(env)
         started.append(instance)
         instance.start()
         return instance
@@ -48,8 +53,8 @@ def healthz(connection: HTTPConnection) -> int:
     return response.status
 
 
-def test_an_idle_connection_does_not_keep_the_only_thread_from_another_caller(one_thread):
-    port = one_thread(LONG_LINGER_MS).port
+def test_an_idle_connection_does_not_keep_the_only_thread_from_another_caller(serve):
+    port = serve(**ONE_THREAD, GUNICORN_KEEPALIVE_LINGER_MS=LONG_LINGER_MS).port
     idle = HTTPConnection("127.0.0.1", port, timeout=30)
     assert healthz(idle) == 200  # its thread now waits on it for a next request
 
@@ -64,8 +69,8 @@ def test_an_idle_connection_does_not_keep_the_only_thread_from_another_caller(on
     other.close()
 
 
-def test_a_caller_that_sends_two_requests_at_once_gets_both_answers(one_thread):
-    port = one_thread(LONG_LINGER_MS).port
+def test_a_caller_that_sends_two_requests_at_once_gets_both_answers(serve):
+    port = serve(**ONE_THREAD, GUNICORN_KEEPALIVE_LINGER_MS=LONG_LINGER_MS).port
     request = f"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n".encode()
     with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
         started = time.monotonic()
@@ -79,13 +84,77 @@ def test_a_caller_that_sends_two_requests_at_once_gets_both_answers(one_thread):
 
 
 @pytest.mark.parametrize("linger_ms", ["0", "20"])
-def test_a_busy_keep_alive_connection_gets_every_answer(one_thread, linger_ms):
-    connection = HTTPConnection("127.0.0.1", one_thread(linger_ms).port, timeout=30)
+def test_a_busy_keep_alive_connection_gets_every_answer(serve, linger_ms):
+    port = serve(**ONE_THREAD, GUNICORN_KEEPALIVE_LINGER_MS=linger_ms).port
+    connection = HTTPConnection("127.0.0.1", port, timeout=30)
     assert [healthz(connection) for _ in range(20)] == [200] * 20
     connection.close()
 
 
-@pytest.mark.parametrize("linger_ms", ["soon", "-5"])
-def test_a_linger_that_is_no_duration_stops_the_server_before_it_serves(one_thread, linger_ms):
-    with pytest.raises(RuntimeError, match="GUNICORN_KEEPALIVE_LINGER_MS must be a whole number"):
-        one_thread(linger_ms)
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("GUNICORN_KEEPALIVE_LINGER_MS", "soon", "must be a whole number of milliseconds"),
+        ("GUNICORN_KEEPALIVE_LINGER_MS", "-5", "must be a whole number of milliseconds"),
+        ("GUNICORN_PIN_WORKERS", "yes", "must be 1 or 0"),
+    ],
+)
+def test_a_bad_worker_setting_stops_the_server_before_it_serves(serve, variable, value, message):
+    with pytest.raises(RuntimeError, match=f"{variable} {message}"):
+        serve(**{variable: value})
+
+
+def cores_of_workers(instance: Instance, pinned: bool) -> dict[int, set[int]]:
+    """Each worker's pid and the CPUs it may run on, once both workers are up (and, when
+    `pinned`, once each has taken its core)."""
+    master = instance.process.pid
+    children = Path(f"/proc/{master}/task/{master}/children")
+    deadline = time.monotonic() + WORKERS_UP_S
+    while time.monotonic() < deadline:
+        try:
+            cores = {
+                int(pid): os.sched_getaffinity(int(pid)) for pid in children.read_text().split()
+            }
+        except ProcessLookupError:  # a worker that died and is not reaped yet
+            cores = {}
+        if len(cores) == 2 and (not pinned or all(len(c) == 1 for c in cores.values())):
+            return cores
+        time.sleep(0.1)
+    raise AssertionError(f"not two workers up in {WORKERS_UP_S} s")
+
+
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="needs two CPUs")
+def test_each_worker_runs_on_a_core_of_its_own_and_a_replacement_takes_the_freed_one(serve):
+    instance = serve(GUNICORN_WORKERS="2")
+    cores = cores_of_workers(instance, pinned=True)
+    assert len(set().union(*cores.values())) == 2
+
+    crashed = next(iter(cores))
+    os.kill(crashed, signal.SIGKILL)
+    deadline = time.monotonic() + WORKERS_UP_S
+    while crashed in (after := cores_of_workers(instance, pinned=True)):
+        assert time.monotonic() < deadline, "the killed worker was not replaced"
+        time.sleep(0.1)
+
+    (replacement,) = set(after) - set(cores)
+    assert after[replacement] == cores[crashed]
+
+
+def test_unpinned_workers_may_run_anywhere_the_server_may(serve):
+    instance = serve(GUNICORN_WORKERS="2", GUNICORN_PIN_WORKERS="0")
+    cores = cores_of_workers(instance, pinned=False)
+    assert all(cpus == os.sched_getaffinity(instance.process.pid) for cpus in cores.values())
+
+
+@pytest.mark.parametrize(
+    ("allowed", "taken", "chosen"),
+    [
+        ({0, 1}, [], 0),
+        ({0, 1}, [0], 1),
+        ({0, 1}, [0, 1], 0),
+        ({0, 1}, [1, 1, 0], 0),
+        ({2, 5}, [2, 7], 5),
+    ],
+)
+def test_a_new_worker_takes_the_allowed_core_fewest_workers_use(allowed, taken, chosen):
+    assert least_used_cpu(allowed, taken) == chosen
