@@ -81,7 +81,10 @@ class KeepAliveThreadWorker(ThreadWorker):
         # After the fork, so each worker has its own pipe and counts, and before its
         # threads start, so they run on its core.
         if (cpu := getattr(self, "cpu", None)) is not None:
-            os.sched_setaffinity(0, {cpu})
+            try:
+                os.sched_setaffinity(0, {cpu})
+            except OSError as exc:  # the CPU left the allowed set since the master looked
+                self.log.warning("worker runs unpinned: CPU %s: %s", cpu, exc)
         self._linger_ms = linger_ms()
         self._wake_read, self._wake_write = os.pipe()
         os.set_blocking(self._wake_read, False)
