@@ -97,7 +97,7 @@ class KeepAliveThreadWorker(ThreadWorker):
     def enqueue_req(self, conn: TConn) -> None:
         """Queue the request; if no thread is idle to take it, a lingering one lets go."""
         super().enqueue_req(conn)
-        if self._lingering and self._busy >= self.cfg.threads:
+        if self._lingering and self._no_idle_thread():
             with suppress(BlockingIOError):
                 os.write(self._wake_write, b"\0")
 
@@ -125,7 +125,7 @@ class KeepAliveThreadWorker(ThreadWorker):
         with self._counts:
             self._lingering += 1
         try:
-            if self._busy >= self.cfg.threads and self._requests_waiting():
+            if self._no_idle_thread() and self._requests_waiting():
                 return False
             return self._wait_for_request(conn)
         finally:
@@ -152,6 +152,10 @@ class KeepAliveThreadWorker(ThreadWorker):
                 continue  # another lingering thread took it
             return False
         return False
+
+    def _no_idle_thread(self) -> bool:
+        """Every thread serves or lingers on a connection: a queued request waits."""
+        return self._busy >= self.cfg.threads
 
     def _requests_waiting(self) -> bool:
         """Requests the main loop queued that no thread has taken yet (the executor keeps
