@@ -17,11 +17,11 @@ MOBILE = re.compile(r"(?<![0-9A-Za-z])(?:\+?86)?(1[3-9]\d)\d{4}(\d{4})(?![0-9A-Z
 LANDLINE = re.compile(r"(?<![0-9A-Za-z])(0\d{2,3})\d{3,4}(\d{4})(?![0-9A-Za-z])")
 TOKEN = re.compile(r"pgw_[A-Za-z0-9_\-]{8,}")
 BEARER = re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]+")
-# Every number MOBILE and LANDLINE mask is a run of at least ten digits (11 for a mobile,
-# 0 + area code + 7 or 8 for a landline): one cheap scan spares a line without one their
-# two costlier passes. Seven would be sound too, but the access line's hex request ids
-# hold a seven-digit run about every third line, and a ten-digit one about every tenth.
-DIGIT_RUN = re.compile(r"\d{10}")
+# Every number MOBILE masks holds 1, 3 to 9 and nine more digits; every one LANDLINE masks,
+# 0 and nine more. One cheap scan for either spares a line without one their two costlier
+# passes. A bare run of ten digits would be sound too, but the access line's hex request ids
+# hold one about every tenth line, and a client name with a Unix time in it on every line.
+PHONE_LIKE = re.compile(r"1[3-9]\d{9}|0\d{9}")
 EXTRA_FIELDS = (
     "request_id",
     "client",
@@ -47,7 +47,7 @@ class Scrubber:
         if "bearer" in line.lower():
             line = BEARER.sub(r"\1[redacted]", line)
         line = TOKEN.sub("pgw_[redacted]", line)
-        if not DIGIT_RUN.search(line):
+        if not PHONE_LIKE.search(line):
             return line
         line = MOBILE.sub(r"\1****\2", line)
         return LANDLINE.sub(r"\1****\2", line)
