@@ -1,9 +1,11 @@
 """Phone numbers: what a caller may send, and what the gateway hands to Alibaba."""
 
+import random
+
 import pytest
 from marshmallow import ValidationError
 
-from app.schemas.fields import normalise_phone
+from app.schemas.fields import national_digits, normalise_phone
 
 
 @pytest.mark.parametrize(
@@ -34,3 +36,20 @@ def test_mainland_numbers_are_kept_as_alibaba_wants_them(sent, kept):
 def test_anything_else_is_refused(sent):
     with pytest.raises(ValidationError):
         normalise_phone(sent)
+
+
+def _outcome(normalise, sent: str) -> str:
+    try:
+        return normalise(sent)
+    except ValidationError:
+        return "refused"
+
+
+def test_the_eleven_digit_shortcut_answers_as_libphonenumbers_whole_way_for_every_prefix():
+    """Every five-digit prefix from 10000 to 19999, each with three random endings: the
+    carrier prefixes parsing strips, landlines, unallocated ranges, mobiles."""
+    endings = random.Random(8)
+    for prefix in range(10000, 20000):
+        for _ in range(3):
+            sent = f"{prefix}{endings.randrange(10**6):06d}"
+            assert _outcome(normalise_phone, sent) == _outcome(national_digits, sent), sent
