@@ -8,6 +8,7 @@ from typing import Any
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from app.schemas.fields import Phone, Timestamp
+from app.schemas.rows import RowSchema
 
 TYPES = ("AXB", "AXN")
 CALL_RESTRICTIONS = ("CONTROL_AX_DISABLE", "CONTROL_BX_DISABLE")
@@ -97,7 +98,7 @@ class CallStatusArgsSchema(Schema):
     caller = Phone(required=True, metadata={"description": "The party about to dial."})
 
 
-class BindingSchema(Schema):
+class BindingSchema(RowSchema):
     id = fields.UUID(metadata={"example": "0190f3a4-7c1e-7b2a-9d4e-5f6a7b8c9d0e"})
     type = fields.String(metadata={"enum": list(TYPES), "example": "AXB"})
     pool_key = fields.String(metadata={"example": "FC100000000000001"})

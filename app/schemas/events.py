@@ -3,9 +3,10 @@
 from marshmallow import Schema, fields
 
 from app.schemas.fields import Timestamp
+from app.schemas.rows import RowSchema
 
 
-class EventSchema(Schema):
+class EventSchema(RowSchema):
     id = fields.Integer(metadata={"example": 1042})
     binding_id = fields.UUID(metadata={"example": "0190f3a4-7c1e-7b2a-9d4e-5f6a7b8c9d0e"})
     client = fields.String(metadata={"example": "rides"})
