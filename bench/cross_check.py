@@ -58,7 +58,13 @@ def run_wrk(stack: Stack, concurrency: int, seconds: float) -> dict:
     wrk = shutil.which("wrk")
     if not wrk:
         raise BenchFailed("bench.cross_check needs wrk (apt-get install -y wrk)")
-    command = [wrk, f"-t{concurrency}", f"-c{concurrency}", f"-d{round(seconds)}s", "--latency"]
+    command = [
+        wrk,
+        f"-t{concurrency}",
+        f"-c{concurrency}",
+        f"-d{max(1, round(seconds))}s",
+        "--latency",
+    ]
     command += ["-s", str(SCRIPT), f"http://127.0.0.1:{stack.gateway.port}"]
     env = os.environ | {"TOKEN": stack.gateway.token, "POOL_KEY": DEFAULT_POOL_KEY}
     done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)

@@ -13,7 +13,7 @@ class RowSchema(Schema):
 
     marshmallow's own getter tries `row["name"]` first, which a tuple answers with a
     TypeError that marshmallow then catches: an exception raised and caught for every
-    field of every row, about a quarter of what rendering a binding cost."""
+    field of every row, a fifth of the instructions of rendering a binding."""
 
     def get_attribute(self, obj: Any, attr: str, default: Any) -> Any:
         if isinstance(obj, Mapping):
