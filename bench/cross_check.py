@@ -13,7 +13,6 @@ machine shows. Needs wrk (Debian package wrk). The last stdout line is JSON:
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import re
 import shutil
@@ -21,6 +20,7 @@ import subprocess
 import sys
 
 from bench import load_gateway
+from bench.load import run_main
 from bench.load_stack import ROOT, Stack, running_stack
 from bench.load_stats import BenchFailed, require_few_errors
 from emulator import DEFAULT_POOL_KEY
@@ -108,14 +108,7 @@ def main() -> int:
     parser.add_argument("--duration", type=float, default=20.0)
     parser.add_argument("--warmup", type=float, default=3.0)
     parser.add_argument("--latency-ms", type=int, default=0)
-    args = parser.parse_args()
-    try:
-        result = cross_check(args)
-    except BenchFailed as exc:
-        print(f"BENCH FAILED: {exc}", file=sys.stderr)
-        return 1
-    print(json.dumps(result))
-    return 0
+    return run_main(cross_check, parser.parse_args())
 
 
 if __name__ == "__main__":
