@@ -104,6 +104,11 @@ class WindowProbe:
         self.system_s = -sum(system_seconds(pid) for pid in self.gunicorn)
         self.switches = -sum(context_switches(pid) for pid in self.gunicorn)
         self._window = CpuWindow((*self.gunicorn, *self.database, *ours))
+        # Where the keep-alive clients landed, read as the window opens: they stay there all
+        # through it. At its close they finish and hang up, and a snapshot taken then put the
+        # connections of whichever worker closed first among the unaccepted.
+        port = self._stack.gateway.port
+        self.connections, self.unaccepted = connections_per_pid(self.workers, port)
 
     def close(self) -> None:
         if self._window is None:
@@ -114,8 +119,6 @@ class WindowProbe:
         self.database_steady = self.database == pids_with_cmdline(
             f" {self._stack.gateway.database} "
         )
-        port = self._stack.gateway.port
-        self.connections, self.unaccepted = connections_per_pid(self.workers, port)
 
 
 def closed_loop(

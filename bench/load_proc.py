@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import suppress
 from dataclasses import dataclass
 
 TICKS_PER_S = os.sysconf("SC_CLK_TCK")
@@ -106,6 +107,22 @@ def host_busy_cores() -> tuple[float, float]:
     return (sum(values) - idle) / TICKS_PER_S, sum(values) / TICKS_PER_S
 
 
+def _fd_targets(pid: int) -> Iterator[str]:
+    """What `pid`'s open sockets point at. A descriptor closed between the listing and its
+    look-up is skipped, not the rest of the list: workers close sockets all the time (most
+    at the end of a window, as clients finish), and a count cut short there would put the
+    worker's remaining connections among the unaccepted."""
+    try:
+        fds = os.listdir(f"/proc/{pid}/fd")
+    except (FileNotFoundError, PermissionError):
+        return
+    for fd in fds:
+        with suppress(FileNotFoundError, PermissionError):
+            target = os.readlink(f"/proc/{pid}/fd/{fd}")
+            if target.startswith("socket:["):
+                yield target
+
+
 def connections_per_pid(pids: Iterable[int], local_port: int) -> tuple[dict[int, int], int]:
     """Established TCP connections to `local_port` held by each pid, and how many no pid holds
     yet (still in the listen backlog): how the accept() race spread keep-alive clients over
@@ -124,15 +141,7 @@ def connections_per_pid(pids: Iterable[int], local_port: int) -> tuple[dict[int,
     wanted = set(inodes)
     counts = {}
     for pid in pids:
-        held = 0
-        try:
-            for fd in os.listdir(f"/proc/{pid}/fd"):
-                target = os.readlink(f"/proc/{pid}/fd/{fd}")
-                if target.startswith("socket:[") and target[8:-1] in wanted:
-                    held += 1
-        except (FileNotFoundError, PermissionError):
-            pass
-        counts[pid] = held
+        counts[pid] = sum(1 for target in _fd_targets(pid) if target[8:-1] in wanted)
     return counts, len(inodes) - sum(counts.values())
 
 

@@ -6,7 +6,7 @@ import sys
 import threading
 import time
 
-from bench.load_proc import context_switches, cpu_seconds, system_seconds
+from bench.load_proc import connections_per_pid, context_switches, cpu_seconds, system_seconds
 
 
 def test_context_switches_count_the_sleeps_of_every_live_thread():
@@ -53,3 +53,33 @@ def test_a_process_that_has_gone_reads_as_nothing():
     pid = int(gone.stdout)
 
     assert (context_switches(pid), system_seconds(pid), cpu_seconds(pid)) == (0, 0.0, 0.0)
+
+
+HOLDER = """
+import os, socket
+files = [os.open(os.devnull, os.O_RDONLY) for _ in range(100)]  # listed before the sockets
+listener = socket.create_server(("127.0.0.1", 0))
+clients = [socket.create_connection(listener.getsockname()) for _ in range(3)]
+accepted = [listener.accept()[0] for _ in range(2)]
+print(listener.getsockname()[1], flush=True)
+while True:
+    for fd in files:
+        os.close(fd)
+    files = [os.open(os.devnull, os.O_RDONLY) for _ in files]
+"""
+
+
+def test_connections_are_counted_per_holder_while_other_descriptors_come_and_go():
+    """The accept() spread the bench prints: two connections a process took and one left in
+    its listen backlog, counted right even while that process opens and closes other files
+    as fast as it can (as a busy worker does with its sockets)."""
+    holder = subprocess.Popen([sys.executable, "-c", HOLDER], stdout=subprocess.PIPE, text=True)
+    try:
+        port = int(holder.stdout.readline())
+        counts = [connections_per_pid([holder.pid], port) for _ in range(300)]
+    finally:
+        holder.kill()
+        holder.wait()
+
+    expected = ({holder.pid: 2}, 1)
+    assert [count for count in counts if count != expected] == []
