@@ -57,8 +57,11 @@ def _database_options(settings: Settings, url: str | None = None) -> dict:
         "pool_pre_ping": False,
         "pool_recycle": 1800,
         "pool_size": settings.db_pool_size,
-        "max_overflow": 10,
-        "pool_timeout": 5,
+        # No overflow: under load, connections opened beyond the pool were closed again as
+        # soon as they came back, each a PostgreSQL backend started and ended; a request
+        # that finds every connection in use waits for one (docs/performance.md, eighth round).
+        "max_overflow": 0,
+        "pool_timeout": settings.db_pool_timeout_s,
         "connect_args": {
             "connect_timeout": 3,
             "options": f"-c statement_timeout={settings.db_statement_timeout_ms}",

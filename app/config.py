@@ -68,6 +68,7 @@ class Settings:
     sandbox: bool = False
     db_statement_timeout_ms: int = 5000
     db_pool_size: int = 20
+    db_pool_timeout_s: float = 5.0
     ratelimit_storage_uri: str = "memory://"
     token_cache_s: float = 2.0
     client_rate_limit: str = "1000/second"
@@ -152,6 +153,7 @@ def _read(env: Env) -> Settings:
         sandbox=sandbox,
         db_statement_timeout_ms=env.int("DB_STATEMENT_TIMEOUT_MS", 5000),
         db_pool_size=env.int("DB_POOL_SIZE", 20),
+        db_pool_timeout_s=env.float("DB_POOL_TIMEOUT_SECONDS", 5.0),
         ratelimit_storage_uri=env.str("RATELIMIT_STORAGE_URI", "memory://"),
         token_cache_s=env.float("TOKEN_CACHE_SECONDS", 2.0),
         client_rate_limit=_rate(env, "CLIENT_RATE_LIMIT", "1000/second"),
@@ -196,6 +198,7 @@ def _check_positive(settings: Settings) -> None:
         ("CIRCUIT_RESET_SECONDS", settings.circuit_cooldown_s),
         ("DB_STATEMENT_TIMEOUT_MS", settings.db_statement_timeout_ms),
         ("DB_POOL_SIZE", settings.db_pool_size),
+        ("DB_POOL_TIMEOUT_SECONDS", settings.db_pool_timeout_s),
     ):
         if value <= 0:
             raise ConfigError(f"{name} must be positive, got {value}")

@@ -89,12 +89,6 @@ DB_POOL_CHECKED_OUT = Gauge(
     ("database",),
     multiprocess_mode="livesum",
 )
-DB_POOL_OVERFLOW = Gauge(
-    "gateway_db_pool_overflow",
-    "Connections open beyond the pool size (at most max_overflow per worker), summed.",
-    ("database",),
-    multiprocess_mode="livesum",
-)
 
 
 def observe_request(route: str | None, method: str, status: int, seconds: float) -> None:
@@ -127,7 +121,6 @@ def sample(app: Flask) -> None:
         database = key or "main"
         DB_POOL_SIZE.labels(database).set(pool.size())
         DB_POOL_CHECKED_OUT.labels(database).set(pool.checkedout())
-        DB_POOL_OVERFLOW.labels(database).set(max(0, pool.overflow()))
 
 
 def exposition(app: Flask) -> tuple[bytes, str]:

@@ -63,6 +63,7 @@ def test_keys_can_come_from_files(env, tmp_path):
         ("DYPLS_ENDPOINT", "http://127.0.0.1:9000/path", "DYPLS_ENDPOINT"),
         ("DYPLS_CONNECT_TIMEOUT", "soon", "DYPLS_CONNECT_TIMEOUT"),
         ("DYPLS_CONNECT_TIMEOUT", "0", "DYPLS_CONNECT_TIMEOUT"),
+        ("DB_POOL_TIMEOUT_SECONDS", "0", "DB_POOL_TIMEOUT_SECONDS"),
         ("LOG_FORMAT", "xml", "LOG_FORMAT"),
         ("ALIYUN_ACCESS_KEY_ID_FILE", "/nonexistent/key", "ALIYUN_ACCESS_KEY_ID_FILE"),
     ],

@@ -114,4 +114,3 @@ def test_database_pool_gauges(gateway, http):
     assert value(samples, "gateway_db_pool_size", database="main") == settings.db_pool_size
     # The scrape itself holds no connection while the gauges are read.
     assert value(samples, "gateway_db_pool_checked_out", database="main") == 0
-    assert value(samples, "gateway_db_pool_overflow", database="main") == 0

@@ -14,7 +14,6 @@ from typing import Any
 
 from flask import current_app
 from sqlalchemy import Row
-from sqlalchemy import exc as sa_exc
 
 from app import metrics
 from app.errors import (
@@ -38,7 +37,7 @@ from app.providers.types import (
 )
 from app.services import history, writes
 from app.services import queries as q
-from app.services.connections import reading
+from app.services.connections import DATABASE_FAILURES, reading
 from app.services.history import Actor
 
 log = logging.getLogger(__name__)
@@ -166,8 +165,8 @@ def create(actor: Actor, data: dict[str, Any]) -> Row:
             extension=bound.extension,
             updated_at=q.now(),
         )
-    except sa_exc.DBAPIError as exc:
-        log.error("recording bind outcome failed: %s", exc.orig or exc)
+    except DATABASE_FAILURES as exc:
+        log.error("recording bind outcome failed: %s", getattr(exc, "orig", None) or exc)
         _compensate(actor, binding_id, request.pool_key, attempt)
         raise DatabaseUnavailable(
             "The binding could not be recorded, so it was released upstream", retry_after=1
@@ -198,7 +197,7 @@ def _compensate(actor: Actor, binding_id: uuid.UUID, pool_key: str, bind: Attemp
             phone_x=bound.phone_x,
             updated_at=q.now(),
         )
-    except sa_exc.DBAPIError:
+    except DATABASE_FAILURES:
         log.error("could not record the compensation of subscription %s", ref.subs_id)
 
 

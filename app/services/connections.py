@@ -11,8 +11,13 @@ search planned afresh costs more than it takes to run (it spans every monthly pa
 from __future__ import annotations
 
 from sqlalchemy import Connection, Engine
+from sqlalchemy import exc as sa_exc
 
 from app.extensions import db
+
+# What a database call raises when it did not happen: the driver's errors, or no pooled
+# connection free within DB_POOL_TIMEOUT_SECONDS (the pool has no overflow to open one).
+DATABASE_FAILURES = (sa_exc.DBAPIError, sa_exc.TimeoutError)
 
 
 def reading(engine: Engine | None = None) -> Connection:

@@ -27,6 +27,8 @@ def readiness() -> dict[str, Any]:
         checks["schema"] = "ok" if current == head else f"at {current}, head is {head}"
     except sa_exc.DBAPIError as exc:
         checks["database"] = f"unreachable ({type(exc.orig).__name__})"
+    except sa_exc.TimeoutError:
+        checks["database"] = "busy (no pooled connection came free in time)"
     # Informative only: every instance shares the upstream, so an open circuit is no
     # reason to take this one out of the load balancer.
     checks["upstream_circuit"] = current_app.extensions["dypls"].breaker.state

@@ -16,7 +16,6 @@ from datetime import UTC, datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import Row, select, update
-from sqlalchemy import exc as sa_exc
 
 from app.errors import GatewayError
 from app.extensions import db
@@ -27,7 +26,7 @@ from app.services import bindings as binding_service
 from app.services import history
 from app.services import queries as q
 from app.services.clients import Client
-from app.services.connections import reading
+from app.services.connections import DATABASE_FAILURES, reading
 from app.services.history import Actor
 
 KNOWN_X_WINDOW = timedelta(days=7)
@@ -59,7 +58,7 @@ def reconcile_all(pending_after: timedelta) -> Counter[str]:
         summary["checked"] += 1
         try:
             after = binding_service.reconcile(_actor(row, "reconcile"), row)
-        except (GatewayError, sa_exc.DBAPIError):
+        except (GatewayError, *DATABASE_FAILURES):
             summary["failed"] += 1
             continue
         summary["repaired"] += after is not row

@@ -1,8 +1,15 @@
 """Alibaba bound, but the history could not record it: the X is released, not leaked."""
 
-import pytest
+import threading
+import time
+from collections.abc import Iterator
 
-from tests.conftest import axb, rows
+import pytest
+from flask import Flask
+
+from app import create_app
+from app.extensions import db
+from tests.conftest import Caller, axb, rows, test_settings
 
 FAIL_ON_ACTIVATION = """
 CREATE FUNCTION refuse_activation() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -46,3 +53,44 @@ def test_unrecordable_bind_is_released_upstream(rides, emulator, gateway, failin
 
 def test_other_bindings_are_unaffected(rides, failing_history):
     assert rides.post("/v1/bindings", json=axb(out_id="fine")).status_code == 201
+
+
+@pytest.fixture
+def one_connection(gateway: Flask, emulator) -> Iterator[Flask]:
+    """A worker whose pool holds one connection and waits a third of a second for it."""
+    lean = create_app(test_settings(emulator.url, db_pool_size=1, db_pool_timeout_s=0.3))
+    yield lean
+    with lean.app_context():
+        db.engine.dispose()
+
+
+def test_a_bind_whose_outcome_finds_no_free_connection_is_released_upstream(
+    one_connection, rides, emulator, gateway
+):
+    """While Alibaba answers, the worker's every pooled connection is taken: the outcome
+    cannot be written, so the X goes back rather than stay bound with no record of it."""
+    emulator.fault(action="BindAxb", stall_ms=800, count=1)
+    backend = Caller(one_connection.test_client(), rides.token)
+    answers = []
+    posting = threading.Thread(
+        target=lambda: answers.append(backend.post("/v1/bindings", json=axb()))
+    )
+    posting.start()
+    deadline = time.monotonic() + 5
+    while not rows(gateway, "SELECT id FROM bindings") and time.monotonic() < deadline:
+        time.sleep(0.02)  # the write-ahead is committed: the pool's connection is free again
+    with one_connection.app_context():
+        held = db.engine.raw_connection()
+    try:
+        posting.join(timeout=10)
+    finally:
+        held.close()
+
+    (answer,) = answers
+    assert answer.status_code == 503
+    assert answer.get_json()["code"] == "database_unavailable"
+    (bind,) = emulator.calls("BindAxb")
+    (unbind,) = emulator.calls("UnbindSubscription")
+    assert unbind["params"]["PoolKey"] == bind["params"]["PoolKey"]
+    (binding,) = rows(gateway, "SELECT status FROM bindings")
+    assert binding.status == "pending"  # for reconcile, which finds the X released
