@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -125,6 +125,22 @@ def gateway(app: Flask, emulator: Emulator) -> Iterator[Flask]:
         emulator.reset()
         app.extensions["dypls"].breaker.record(healthy=True)
         yield app
+
+
+@pytest.fixture
+def another_worker(gateway: Flask, emulator: Emulator) -> Iterator[Callable[..., Flask]]:
+    """Makes a second gateway on the same database with settings of its own (a lean pool,
+    say), as another worker would run; its connections close when the test ends."""
+    made: list[Flask] = []
+
+    def make(**overrides: Any) -> Flask:
+        made.append(create_app(test_settings(emulator.url, **overrides)))
+        return made[-1]
+
+    yield make
+    for worker in made:
+        with worker.app_context():
+            db.engine.dispose()
 
 
 @pytest.fixture

@@ -2,14 +2,12 @@
 
 import threading
 import time
-from collections.abc import Iterator
 
 import pytest
 from flask import Flask
 
-from app import create_app
 from app.extensions import db
-from tests.conftest import Caller, axb, rows, test_settings
+from tests.conftest import Caller, axb, rows
 
 FAIL_ON_ACTIVATION = """
 CREATE FUNCTION refuse_activation() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -56,12 +54,9 @@ def test_other_bindings_are_unaffected(rides, failing_history):
 
 
 @pytest.fixture
-def one_connection(gateway: Flask, emulator) -> Iterator[Flask]:
+def one_connection(another_worker) -> Flask:
     """A worker whose pool holds one connection and waits a third of a second for it."""
-    lean = create_app(test_settings(emulator.url, db_pool_size=1, db_pool_timeout_s=0.3))
-    yield lean
-    with lean.app_context():
-        db.engine.dispose()
+    return another_worker(db_pool_size=1, db_pool_timeout_s=0.3)
 
 
 def test_a_bind_whose_outcome_finds_no_free_connection_is_released_upstream(

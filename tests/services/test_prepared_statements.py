@@ -6,24 +6,18 @@ roll back (a token check, a readiness probe) used to make PostgreSQL parse and p
 write path again and again.
 """
 
-from collections.abc import Iterator
-
 import pytest
 from flask import Flask
 
-from app import create_app
 from app.extensions import db
-from tests.conftest import Caller, test_settings
+from tests.conftest import Caller
 
 
 @pytest.fixture
-def one_connection(gateway: Flask, emulator) -> Iterator[Flask]:
+def one_connection(another_worker) -> Flask:
     """A second gateway on the same database with a pool of one connection and no token
     cache, so every request checks its token on the connection the writes use."""
-    lean = create_app(test_settings(emulator.url, db_pool_size=1, token_cache_s=0))
-    yield lean
-    with lean.app_context():
-        db.engine.dispose()
+    return another_worker(db_pool_size=1, token_cache_s=0)
 
 
 def prepared_statements(gateway: Flask) -> list[str]:
