@@ -4,8 +4,7 @@ import time
 
 import pytest
 
-from app import create_app
-from tests.conftest import Caller, axb, rows, test_settings
+from tests.conftest import Caller, axb, rows
 
 
 def test_no_token_is_401_with_a_bearer_challenge(http):
@@ -96,8 +95,10 @@ def test_an_auditor_reads_every_binding_but_changes_none(rides, auditor, emulato
     assert emulator.calls("UnbindSubscription") == []
 
 
-def test_a_token_revoked_on_another_host_stops_within_the_cache_time(emulator, rides, gateway):
-    app = create_app(test_settings(emulator.url, token_cache_s=0.3))
+def test_a_token_revoked_on_another_host_stops_within_the_cache_time(
+    another_worker, rides, gateway
+):
+    app = another_worker(token_cache_s=0.3)
     caller = Caller(app.test_client(), rides.token)
     assert caller.get("/v1/bindings").status_code == 200
 

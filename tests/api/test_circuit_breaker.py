@@ -2,8 +2,7 @@
 
 import time
 
-from app import create_app
-from tests.conftest import Caller, axb, rows, test_settings
+from tests.conftest import Caller, axb, rows
 
 
 def test_failures_open_the_circuit_and_later_calls_fail_fast(rides, emulator, gateway):
@@ -21,8 +20,8 @@ def test_failures_open_the_circuit_and_later_calls_fail_fast(rides, emulator, ga
     assert gateway.test_client().get("/readyz").get_json()["checks"]["upstream_circuit"] == "open"
 
 
-def test_after_the_cooldown_a_successful_probe_closes_the_circuit(rides, emulator):
-    app = create_app(test_settings(emulator.url, circuit_threshold=1, circuit_cooldown_s=0.3))
+def test_after_the_cooldown_a_successful_probe_closes_the_circuit(rides, emulator, another_worker):
+    app = another_worker(circuit_threshold=1, circuit_cooldown_s=0.3)
     caller = Caller(app.test_client(), rides.token)
     emulator.fault(action="BindAxb", code="InternalError", http_status=500, count=1)
     assert caller.post("/v1/bindings", json=axb()).status_code == 502

@@ -1,7 +1,6 @@
 """One noisy caller must not burn the account-wide Alibaba quota for everyone."""
 
-from app import create_app
-from tests.conftest import Caller, axb, test_settings
+from tests.conftest import Caller, axb
 
 
 def test_a_client_over_its_limit_gets_429_with_retry_after(gateway, make_caller, emulator):
@@ -22,8 +21,8 @@ def test_a_client_over_its_limit_gets_429_with_retry_after(gateway, make_caller,
     assert quiet.post("/v1/bindings", json=axb(phone_a="13800000009")).status_code == 201
 
 
-def test_the_account_quota_is_shared_by_every_client(emulator, make_caller, gateway):
-    app = create_app(test_settings(emulator.url, account_rate_limit="2/minute"))
+def test_the_account_quota_is_shared_by_every_client(emulator, another_worker, make_caller):
+    app = another_worker(account_rate_limit="2/minute")
     first, second = make_caller("first"), make_caller("second")
     first, second = Caller(app.test_client(), first.token), Caller(app.test_client(), second.token)
 

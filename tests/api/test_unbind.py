@@ -1,7 +1,6 @@
 """The trip ends: unbind, safely, as often as the backend retries."""
 
-from app import create_app
-from tests.conftest import Caller, axb, rows, test_settings
+from tests.conftest import Caller, axb, rows
 
 UNBIND_EVENTS = (
     "SELECT outcome, params FROM binding_events "
@@ -98,8 +97,10 @@ def test_another_clients_unbind_is_a_404_that_writes_nothing(rides, make_caller,
     assert emulator.calls("UnbindSubscription") == []
 
 
-def test_while_the_circuit_is_open_nothing_is_written_ahead(rides, emulator, gateway):
-    app = create_app(test_settings(emulator.url, circuit_threshold=1, circuit_cooldown_s=60))
+def test_while_the_circuit_is_open_nothing_is_written_ahead(
+    rides, emulator, gateway, another_worker
+):
+    app = another_worker(circuit_threshold=1, circuit_cooldown_s=60)
     caller = Caller(app.test_client(), rides.token)
     live, done = caller.bind(), caller.bind(phone_a="13800000007")
     assert caller.delete(f"/v1/bindings/{done['id']}").status_code == 200

@@ -6,11 +6,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from app import create_app
 from app.extensions import db
 from app.services.partitions import add_months, ensure_partitions, month_start, partition_name
 from tests.audit_seed import ago, seed_bindings, seed_events
-from tests.conftest import rows, test_settings
+from tests.conftest import rows
 
 PASSENGER, DRIVER = "13800000001", "13900000002"
 HASH_KEY = "an-audit-hash-key-of-32-characters!"
@@ -54,12 +53,9 @@ def test_purge_drops_old_months_whole_and_deletes_the_rest(gateway, rides):
 
 
 @pytest.fixture
-def keyed(gateway, emulator):
+def keyed(another_worker):
     """The gateway configured with AUDIT_HASH_KEY, on the same database."""
-    app = create_app(test_settings(emulator.url, audit_hash_key=HASH_KEY))
-    yield app
-    with app.app_context():
-        db.engine.dispose()
+    return another_worker(audit_hash_key=HASH_KEY)
 
 
 def test_anonymised_history_is_still_found_by_the_exact_number(gateway, keyed, rides, auditor):
