@@ -1,7 +1,8 @@
 """Production gunicorn settings: threads, because the upstream is I/O-bound.
 
 Each worker holds one AcsClient whose connection pool is sized to its threads.
-Override with GUNICORN_* variables; DYPLS_POOL_SIZE follows GUNICORN_THREADS, DB_POOL_SIZE half of it.
+Override with GUNICORN_* variables; DYPLS_POOL_SIZE follows GUNICORN_THREADS,
+DB_STATEMENT_POOL_SIZE is half of it and DB_POOL_SIZE an eighth.
 
 Metrics run in prometheus-client's multiprocess mode: every worker writes its
 samples under PROMETHEUS_MULTIPROC_DIR and /metrics adds them up. The variable
@@ -22,11 +23,13 @@ workers = int(os.environ.get("GUNICORN_WORKERS", "2"))
 worker_class = "app.server.KeepAliveThreadWorker"
 threads = int(os.environ.get("GUNICORN_THREADS", "32"))
 os.environ.setdefault("DYPLS_POOL_SIZE", str(threads))
-# A thread holds a database connection only for one statement, never across the upstream
-# call, so half as many connections as threads serve them: side by side with a pool of
-# 32, PostgreSQL spent 3-7 % less CPU per request and the gateway 4-7 % less, at latency
-# 0 and 80 ms alike (docs/performance.md, eighth round). The pool has no overflow.
-os.environ.setdefault("DB_POOL_SIZE", str(max(1, threads // 2)))
+# A thread holds a statement connection only for one statement, never across the upstream
+# call, so half as many connections as threads serve the request path's writes: side by
+# side with 32, PostgreSQL spent 3-7 % less CPU per request and the gateway 4-7 % less
+# (docs/performance.md, eighth round). SQLAlchemy's pool serves the rest (token checks,
+# reads, Idempotency-Key claims, audits): a quarter of that. Neither pool overflows.
+os.environ.setdefault("DB_STATEMENT_POOL_SIZE", str(max(1, threads // 2)))
+os.environ.setdefault("DB_POOL_SIZE", str(max(2, threads // 8)))
 keepalive = 5
 timeout = 30
 graceful_timeout = 30

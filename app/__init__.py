@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from flask import Flask
+from sqlalchemy.engine import make_url
 
 from app import api as blueprints
 from app import cli, ratelimit, requests
@@ -13,8 +14,11 @@ from app.errors import register_error_handlers
 from app.extensions import api, db, migrate
 from app.logs import configure_logging
 from app.providers.aliyun import AliyunProvider
+from app.statement_pool import StatementPool
 
 MIGRATIONS = str(Path(__file__).resolve().parent.parent / "migrations")
+# Connections older than this are replaced, in both pools (a server or firewall may drop them).
+RECYCLE_S = 1800
 
 API_SPEC = {
     "API_TITLE": "Privacy-number gateway",
@@ -55,7 +59,7 @@ def _database_options(settings: Settings, url: str | None = None) -> dict:
     # next request connects afresh (tests/reliability/test_database_outage.py).
     return {
         "pool_pre_ping": False,
-        "pool_recycle": 1800,
+        "pool_recycle": RECYCLE_S,
         "pool_size": settings.db_pool_size,
         # No overflow: under load, connections opened beyond the pool were closed again as
         # soon as they came back, each a PostgreSQL backend started and ended; a request
@@ -102,4 +106,12 @@ def create_app(settings: Settings | None = None) -> Flask:
     blueprints.register()
     cli.register(app)
     app.extensions["dypls"] = AliyunProvider(settings)
+    if not settings.database_url.startswith("sqlite"):
+        app.extensions["statements"] = StatementPool(
+            make_url(settings.database_url),
+            settings.db_statement_pool_size,
+            settings.db_pool_timeout_s,
+            RECYCLE_S,
+            _database_options(settings)["connect_args"],
+        )
     return app

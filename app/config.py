@@ -68,6 +68,7 @@ class Settings:
     sandbox: bool = False
     db_statement_timeout_ms: int = 5000
     db_pool_size: int = 20
+    db_statement_pool_size: int = 10
     db_pool_timeout_s: float = 5.0
     ratelimit_storage_uri: str = "memory://"
     token_cache_s: float = 2.0
@@ -153,6 +154,7 @@ def _read(env: Env) -> Settings:
         sandbox=sandbox,
         db_statement_timeout_ms=env.int("DB_STATEMENT_TIMEOUT_MS", 5000),
         db_pool_size=env.int("DB_POOL_SIZE", 20),
+        db_statement_pool_size=env.int("DB_STATEMENT_POOL_SIZE", 10),
         db_pool_timeout_s=env.float("DB_POOL_TIMEOUT_SECONDS", 5.0),
         ratelimit_storage_uri=env.str("RATELIMIT_STORAGE_URI", "memory://"),
         token_cache_s=env.float("TOKEN_CACHE_SECONDS", 2.0),
@@ -198,6 +200,7 @@ def _check_positive(settings: Settings) -> None:
         ("CIRCUIT_RESET_SECONDS", settings.circuit_cooldown_s),
         ("DB_STATEMENT_TIMEOUT_MS", settings.db_statement_timeout_ms),
         ("DB_POOL_SIZE", settings.db_pool_size),
+        ("DB_STATEMENT_POOL_SIZE", settings.db_statement_pool_size),
         ("DB_POOL_TIMEOUT_SECONDS", settings.db_pool_timeout_s),
     ):
         if value <= 0:

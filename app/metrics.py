@@ -79,7 +79,8 @@ CIRCUIT_STATE = Gauge(
 )
 DB_POOL_SIZE = Gauge(
     "gateway_db_pool_size",
-    "Connections each pool keeps (DB_POOL_SIZE), summed over workers.",
+    "Connections each pool keeps, summed over workers: main and audit (DB_POOL_SIZE), "
+    "statements (DB_STATEMENT_POOL_SIZE).",
     ("database",),
     multiprocess_mode="livesum",
 )
@@ -121,6 +122,10 @@ def sample(app: Flask) -> None:
         database = key or "main"
         DB_POOL_SIZE.labels(database).set(pool.size())
         DB_POOL_CHECKED_OUT.labels(database).set(pool.checkedout())
+    statements = app.extensions.get("statements")
+    if statements is not None:
+        DB_POOL_SIZE.labels("statements").set(statements.size)
+        DB_POOL_CHECKED_OUT.labels("statements").set(statements.checked_out)
 
 
 def exposition(app: Flask) -> tuple[bytes, str]:

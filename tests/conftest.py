@@ -141,6 +141,7 @@ def another_worker(gateway: Flask, emulator: Emulator) -> Iterator[Callable[...,
     for worker in made:
         with worker.app_context():
             db.engine.dispose()
+        worker.extensions["statements"].close()
 
 
 @pytest.fixture

@@ -112,5 +112,16 @@ def test_database_pool_gauges(gateway, http):
 
     settings = gateway.config["GATEWAY_SETTINGS"]
     assert value(samples, "gateway_db_pool_size", database="main") == settings.db_pool_size
+    assert value(samples, "gateway_db_pool_size", database="statements") == (
+        settings.db_statement_pool_size
+    )
     # The scrape itself holds no connection while the gauges are read.
     assert value(samples, "gateway_db_pool_checked_out", database="main") == 0
+    assert value(samples, "gateway_db_pool_checked_out", database="statements") == 0
+
+
+def test_a_write_in_progress_shows_as_a_statement_connection_in_use(gateway, http):
+    with gateway.extensions["statements"].cursor():
+        samples = scrape(http)
+
+    assert value(samples, "gateway_db_pool_checked_out", database="statements") == 1

@@ -1,7 +1,7 @@
 """The two writes around every bind and unbind: write-ahead, and outcome.
 
-On PostgreSQL each is one statement (data-modifying CTEs), sent autocommitted on the
-pooled psycopg connection: one round trip instead of BEGIN, two statements and
+On PostgreSQL each is one statement (data-modifying CTEs), sent on an autocommitted
+connection of the statement pool (app/statement_pool.py): one round trip instead of BEGIN, two statements and
 COMMIT through SQLAlchemy, which was the largest cost the gateway added around the
 SDK call. One statement is one transaction, so each write stays atomic. Elsewhere
 (SQLite, for `make run`) the same writes run as Core statements in a transaction.
@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from functools import cache
 from typing import Any
 
 import psycopg
-from psycopg.rows import namedtuple_row
+from flask import current_app
 from psycopg.types.json import Jsonb
 from sqlalchemy import bindparam, insert
 from sqlalchemy import exc as sa_exc
@@ -95,32 +95,13 @@ SELECT {SHOWN} FROM u
 
 @contextmanager
 def _statement() -> Iterator[psycopg.Cursor]:
-    """An autocommitted cursor on a pooled connection; driver errors leave as SQLAlchemy's,
-    so callers handle one family of database errors. A connection that broke, or could
-    not be put back out of autocommit, leaves the pool."""
+    """An autocommitted cursor from the statement pool; driver errors leave as SQLAlchemy's,
+    so callers handle one family of database errors."""
     try:
-        pooled = db.engine.raw_connection()
-    except psycopg.Error as exc:  # the pool hands out driver errors when it cannot connect
-        raise sa_exc.DBAPIError.instance(None, None, exc, psycopg.Error) from exc
-    connection = pooled.driver_connection
-    try:
-        connection.autocommit = True
-        try:
-            with connection.cursor(row_factory=namedtuple_row) as cursor:
-                yield cursor
-        finally:
-            if not connection.broken:
-                with suppress(psycopg.Error):
-                    connection.autocommit = False
+        with current_app.extensions["statements"].cursor() as cursor:
+            yield cursor
     except psycopg.Error as exc:
-        if connection.broken:
-            # The server went away: every pooled connection is as dead as this one.
-            db.engine.dispose(close=False)
-        if connection.broken or connection.autocommit:
-            pooled.invalidate()
         raise sa_exc.DBAPIError.instance(None, None, exc, psycopg.Error) from exc
-    finally:
-        pooled.close()
 
 
 def _postgres() -> bool:

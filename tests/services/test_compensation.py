@@ -6,7 +6,6 @@ import time
 import pytest
 from flask import Flask
 
-from app.extensions import db
 from tests.conftest import Caller, axb, rows
 
 FAIL_ON_ACTIVATION = """
@@ -55,8 +54,8 @@ def test_other_bindings_are_unaffected(rides, failing_history):
 
 @pytest.fixture
 def one_connection(another_worker) -> Flask:
-    """A worker whose pool holds one connection and waits a third of a second for it."""
-    return another_worker(db_pool_size=1, db_pool_timeout_s=0.3)
+    """A worker whose statement pool holds one connection and waits a third of a second for it."""
+    return another_worker(db_statement_pool_size=1, db_pool_timeout_s=0.3)
 
 
 def test_a_bind_whose_outcome_finds_no_free_connection_is_released_upstream(
@@ -74,12 +73,8 @@ def test_a_bind_whose_outcome_finds_no_free_connection_is_released_upstream(
     deadline = time.monotonic() + 5
     while not rows(gateway, "SELECT id FROM bindings") and time.monotonic() < deadline:
         time.sleep(0.02)  # the write-ahead is committed: the pool's connection is free again
-    with one_connection.app_context():
-        held = db.engine.raw_connection()
-    try:
+    with one_connection.extensions["statements"].cursor():
         posting.join(timeout=10)
-    finally:
-        held.close()
 
     (answer,) = answers
     assert answer.status_code == 503

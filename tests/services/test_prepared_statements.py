@@ -1,37 +1,28 @@
-"""Busy hours: the write path's statements stay prepared on a pooled connection.
+"""Busy hours: the write path's statements stay prepared on their pooled connection.
 
 psycopg prepares a statement on a connection after its fifth run there, and forgets all of
-them when that connection rolls back. Reads that leave a transaction open for the pool to
-roll back (a token check, a readiness probe) used to make PostgreSQL parse and plan the
-write path again and again.
+them when that connection rolls back. The writes have a pool of their own whose connections
+stay in autocommit, so token checks and readiness probes, which read through SQLAlchemy's
+pool, leave them prepared.
 """
 
 import pytest
 from flask import Flask
 
-from app.extensions import db
 from tests.conftest import Caller
 
 
 @pytest.fixture
 def one_connection(another_worker) -> Flask:
-    """A second gateway on the same database with a pool of one connection and no token
-    cache, so every request checks its token on the connection the writes use."""
-    return another_worker(db_pool_size=1, token_cache_s=0)
+    """A second gateway on the same database whose writes share one connection, with no
+    token cache, so every request checks its token too."""
+    return another_worker(db_statement_pool_size=1, token_cache_s=0)
 
 
 def prepared_statements(gateway: Flask) -> list[str]:
-    with gateway.app_context():
-        pooled = db.engine.raw_connection()
-        connection = pooled.driver_connection
-        connection.autocommit = True  # a query of ours must not roll anything back either
-        try:
-            return [
-                row[0] for row in connection.execute("SELECT statement FROM pg_prepared_statements")
-            ]
-        finally:
-            connection.autocommit = False
-            pooled.close()
+    with gateway.extensions["statements"].cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        return [row.statement for row in cursor.fetchall()]
 
 
 def test_token_checks_and_readiness_probes_leave_the_writes_prepared(one_connection, rides):

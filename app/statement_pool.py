@@ -1,0 +1,133 @@
+"""Autocommitted connections for the request path's one-statement writes.
+
+Each write around an upstream call is a single statement (app/services/writes.py): it needs
+no transaction, only a connection in autocommit and a cursor. Taken from SQLAlchemy's pool,
+those cost more than the statement itself. Counted under callgrind, a `select 1` on a kept
+cursor is 70k instructions; SQLAlchemy's check-out and check-in with its reset add 72k,
+switching the connection into autocommit and back 12k, and a new cursor 22k.
+
+Here a connection stays in autocommit and keeps its cursor, and the pool is a
+`queue.SimpleQueue` of `size` slots, each a connection or an empty place for one. Taking
+and returning a slot costs almost nothing. psycopg_pool was measured too, at 28k, but it
+opens connections in background threads: through an outage a request would wait the whole
+pool timeout for a connection that cannot come. Here, as in SQLAlchemy's pool, the
+requesting thread connects itself, so an outage is an immediate error. A connection found
+broken empties the idle slots, since the others died with the same server.
+
+SQLAlchemy's pool stays for everything that runs a transaction or reads
+(docs/performance.md, ninth round).
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import time
+import weakref
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+
+import psycopg
+from psycopg import pq
+from psycopg.rows import namedtuple_row
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.engine import URL
+
+_POOLS: weakref.WeakSet[StatementPool] = weakref.WeakSet()
+
+
+class _Slot:
+    """A pooled connection with its kept cursor and its age."""
+
+    __slots__ = ("connection", "cursor", "expires_at")
+
+    def __init__(self, connection: psycopg.Connection, expires_at: float) -> None:
+        self.connection = connection
+        self.cursor = connection.cursor(row_factory=namedtuple_row)
+        self.expires_at = expires_at
+
+
+class StatementPool:
+    """Up to `size` autocommitted connections per process, opened as first needed."""
+
+    def __init__(
+        self,
+        url: URL,
+        size: int,
+        timeout_s: float,
+        recycle_s: float,
+        connect_args: Mapping[str, Any],
+    ) -> None:
+        self.size = size
+        self._conninfo = url.set(drivername="postgresql").render_as_string(hide_password=False)
+        self._connect_args = {**connect_args, "autocommit": True}
+        self._timeout_s = timeout_s
+        self._recycle_s = recycle_s
+        self._slots: queue.SimpleQueue[_Slot | None]
+        self._forget()
+        _POOLS.add(self)
+
+    def _forget(self) -> None:
+        """Every slot empty, without closing what they held (a forked child's parent uses it)."""
+        self._slots = queue.SimpleQueue()
+        for _ in range(self.size):
+            self._slots.put(None)
+
+    @property
+    def checked_out(self) -> int:
+        return self.size - self._slots.qsize()
+
+    @contextmanager
+    def cursor(self) -> Iterator[psycopg.Cursor]:
+        """The kept cursor of a pooled connection, for one statement. Waits up to the pool
+        timeout for a slot (SQLAlchemy's TimeoutError, as its own pool raises); a connection
+        that cannot be opened raises psycopg's error at once."""
+        try:
+            slot = self._slots.get(timeout=self._timeout_s)
+        except queue.Empty:
+            raise sa_exc.TimeoutError(
+                f"no statement connection came free in {self._timeout_s} s"
+            ) from None
+        try:
+            if slot is not None and slot.expires_at <= time.monotonic():
+                slot.connection.close()
+                slot = None
+            if slot is None:
+                connection = psycopg.connect(self._conninfo, **self._connect_args)
+                slot = _Slot(connection, time.monotonic() + self._recycle_s)
+            yield slot.cursor
+        except psycopg.Error:
+            if slot is not None and slot.connection.broken:
+                self.close()
+            raise
+        finally:
+            self._slots.put(_sound(slot))
+
+    def close(self) -> None:
+        """Close the idle connections: at shutdown, or when one turned out broken (the
+        others died with the same server). Connections in use close as they come back."""
+        for _ in range(self._slots.qsize()):
+            try:
+                slot = self._slots.get_nowait()
+            except queue.Empty:
+                return
+            if slot is not None:
+                slot.connection.close()
+            self._slots.put(None)
+
+
+def _sound(slot: _Slot | None) -> _Slot | None:
+    """The slot as it goes back: emptied unless its connection is idle and sound."""
+    if slot is not None and slot.connection.info.transaction_status != pq.TransactionStatus.IDLE:
+        slot.connection.close()
+        return None
+    return slot
+
+
+def _after_fork_in_child() -> None:
+    for pool in list(_POOLS):
+        pool._forget()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)

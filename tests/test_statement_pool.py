@@ -1,0 +1,117 @@
+"""The statement pool, as the request path's writes see it through a bad day: a server that
+drops every connection, one that cannot be reached, a forked worker, an aged connection."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import ExitStack
+
+import psycopg
+import pytest
+import sqlalchemy as sa
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.engine import make_url
+
+from app.statement_pool import StatementPool
+from tests.conftest import TEST_DATABASE_URL
+
+CONNECT = {"connect_timeout": 3}
+
+
+def make_pool(
+    url: str = TEST_DATABASE_URL, size: int = 2, timeout_s: float = 5.0, recycle_s: float = 1800
+) -> StatementPool:
+    return StatementPool(make_url(url), size, timeout_s, recycle_s, CONNECT)
+
+
+@pytest.fixture
+def pool() -> Iterator[StatementPool]:
+    made = make_pool()
+    yield made
+    made.close()
+
+
+def backend(pool: StatementPool) -> int:
+    with pool.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid() AS pid")
+        return cursor.fetchone().pid
+
+
+def open_every_connection(pool: StatementPool) -> list[int]:
+    """Hold every slot at once, so each opens its connection; their backend pids."""
+    with ExitStack() as holding:
+        cursors = [holding.enter_context(pool.cursor()) for _ in range(pool.size)]
+        pids = []
+        for cursor in cursors:
+            cursor.execute("SELECT pg_backend_pid() AS pid")
+            pids.append(cursor.fetchone().pid)
+        return pids
+
+
+def terminate(pids: list[int]) -> None:
+    admin = sa.create_engine(TEST_DATABASE_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        for pid in pids:
+            conn.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+    admin.dispose()
+
+
+def test_connections_are_kept_between_statements_even_after_a_failed_one(pool):
+    first = backend(pool)
+    with pytest.raises(psycopg.errors.UndefinedTable), pool.cursor() as cursor:
+        cursor.execute("SELECT * FROM no_such_table")
+
+    assert backend(pool) == first
+    assert pool.checked_out == 0
+
+
+def test_after_the_server_dropped_its_connections_only_one_statement_fails(pool):
+    dropped = open_every_connection(pool)
+    terminate(dropped)
+
+    with pytest.raises(psycopg.OperationalError), pool.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    # The other idle connection died too; it was let go with the broken one.
+    assert backend(pool) not in dropped
+    assert set(open_every_connection(pool)).isdisjoint(dropped)
+
+
+def test_an_unreachable_server_fails_at_once_and_frees_the_slot():
+    unreachable = make_pool("postgresql+psycopg://postgres@127.0.0.1:1/test", size=1)
+
+    for _ in range(2):  # a slot kept by the first failure would time out the second
+        with pytest.raises(psycopg.OperationalError), unreachable.cursor():
+            pass
+    assert unreachable.checked_out == 0
+
+
+def test_a_request_waits_for_a_free_connection_no_longer_than_the_timeout():
+    busy = make_pool(size=1, timeout_s=0.2)
+    with busy.cursor(), pytest.raises(sa_exc.TimeoutError), busy.cursor():
+        pass
+    busy.close()
+
+
+def test_an_aged_connection_is_replaced():
+    aging = make_pool(recycle_s=0)
+    assert backend(aging) != backend(aging)
+    aging.close()
+
+
+def test_a_forked_worker_opens_its_own_connections_and_leaves_the_parents_alone(pool):
+    parents = open_every_connection(pool)
+    read, write = os.pipe()
+    child = os.fork()
+    if child == 0:
+        try:
+            os.write(write, str(backend(pool)).encode())
+        finally:
+            os._exit(0)
+    os.close(write)
+    os.waitpid(child, 0)
+    with os.fdopen(read) as answer:
+        in_child = int(answer.read())
+
+    assert in_child not in parents
+    assert sorted(open_every_connection(pool)) == sorted(parents)
