@@ -84,11 +84,12 @@ def _audit_binds(settings: Settings) -> dict:
 def create_app(settings: Settings | None = None) -> Flask:
     """Build the gateway; `settings` overrides the environment (tests pass their own)."""
     settings = settings or load_settings()
+    database_options = _database_options(settings)
     app = Flask(__name__)
     app.config.update(
         API_SPEC,
         SQLALCHEMY_DATABASE_URI=_sqlite_path(settings.database_url),
-        SQLALCHEMY_ENGINE_OPTIONS=_database_options(settings),
+        SQLALCHEMY_ENGINE_OPTIONS=database_options,
         SQLALCHEMY_BINDS=_audit_binds(settings),
         GATEWAY_SETTINGS=settings,
     )
@@ -112,6 +113,6 @@ def create_app(settings: Settings | None = None) -> Flask:
             settings.db_statement_pool_size,
             settings.db_pool_timeout_s,
             RECYCLE_S,
-            _database_options(settings)["connect_args"],
+            database_options["connect_args"],
         )
     return app

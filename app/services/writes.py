@@ -1,10 +1,11 @@
 """The two writes around every bind and unbind: write-ahead, and outcome.
 
 On PostgreSQL each is one statement (data-modifying CTEs), sent on an autocommitted
-connection of the statement pool (app/statement_pool.py): one round trip instead of BEGIN, two statements and
-COMMIT through SQLAlchemy, which was the largest cost the gateway added around the
-SDK call. One statement is one transaction, so each write stays atomic. Elsewhere
-(SQLite, for `make run`) the same writes run as Core statements in a transaction.
+connection of the statement pool (app/statement_pool.py): one round trip instead of
+BEGIN, two statements and COMMIT through SQLAlchemy, which was the largest cost the
+gateway added around the SDK call. One statement is one transaction, so each write stays
+atomic. Elsewhere (SQLite, for `make run`) the same writes run as Core statements in a
+transaction.
 """
 
 from __future__ import annotations
