@@ -3,6 +3,8 @@
 import io
 import json
 import logging
+import re
+from datetime import UTC, datetime
 
 import pytest
 from hypothesis import given, settings
@@ -46,9 +48,12 @@ def test_a_day_of_traffic_leaks_no_secret_token_or_phone(rides, emulator, log_ou
 
 
 def test_the_access_line_names_the_client_and_the_request(rides, log_output):
+    before = datetime.now(UTC).replace(microsecond=0)
     rides.post("/v1/bindings", json=axb(), headers={"X-Request-ID": "req-1"})
 
     (line,) = [json.loads(x) for x in log_output.getvalue().splitlines() if '"gateway.access"' in x]
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+00:00", line["ts"])
+    assert before <= datetime.fromisoformat(line["ts"]) <= datetime.now(UTC)
     assert line["request_id"] == "req-1"
     assert line["client"] == "rides"
     assert line["status"] == 201
