@@ -127,6 +127,13 @@ def gateway(app: Flask, emulator: Emulator) -> Iterator[Flask]:
         yield app
 
 
+def close_connections(gateway: Flask) -> None:
+    """Close a gateway's pooled connections, both SQLAlchemy's and the statement pool's."""
+    with gateway.app_context():
+        db.engine.dispose()
+    gateway.extensions["statements"].close()
+
+
 @pytest.fixture
 def another_worker(gateway: Flask, emulator: Emulator) -> Iterator[Callable[..., Flask]]:
     """Makes a second gateway on the same database with settings of its own (a lean pool,
@@ -139,9 +146,7 @@ def another_worker(gateway: Flask, emulator: Emulator) -> Iterator[Callable[...,
 
     yield make
     for worker in made:
-        with worker.app_context():
-            db.engine.dispose()
-        worker.extensions["statements"].close()
+        close_connections(worker)
 
 
 @pytest.fixture

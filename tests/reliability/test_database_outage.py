@@ -7,8 +7,7 @@ from collections import Counter
 import requests
 import sqlalchemy as sa
 
-from app.extensions import db
-from tests.conftest import TEST_DATABASE_URL, axb
+from tests.conftest import TEST_DATABASE_URL, axb, close_connections
 
 
 def outage(seconds: float) -> None:
@@ -57,10 +56,7 @@ def test_a_database_outage_is_503_and_service_resumes_without_restart(instances,
     time.sleep(1.0)
     during = requests.get(f"{instance.url}/readyz", timeout=10)
     outage_thread.join()
-    # The outage cut this test process's own pooled connections too.
-    with gateway.app_context():
-        db.engine.dispose()
-    gateway.extensions["statements"].close()
+    close_connections(gateway)  # the outage cut this test process's own pooled connections too
     time.sleep(1.5)
     stop.set()
     for thread in threads:
