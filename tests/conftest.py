@@ -128,9 +128,11 @@ def gateway(app: Flask, emulator: Emulator) -> Iterator[Flask]:
 
 
 def close_connections(gateway: Flask) -> None:
-    """Close a gateway's pooled connections, both SQLAlchemy's and the statement pool's."""
+    """Close a gateway's pooled connections: SQLAlchemy's, on every database it reads
+    (the replica's too), and the statement pool's."""
     with gateway.app_context():
-        db.engine.dispose()
+        for engine in db.engines.values():
+            engine.dispose()
     gateway.extensions["statements"].close()
 
 

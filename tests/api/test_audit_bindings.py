@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from app import create_app
 from app.extensions import db
 from tests.audit_seed import ago, seed_bindings
-from tests.conftest import TEST_DATABASE_URL, Caller, axb, rows, test_settings
+from tests.conftest import TEST_DATABASE_URL, Caller, axb, close_connections, rows
 
 PASSENGER, DRIVER, OTHER_DRIVER = "13800000001", "13900000002", "13900000003"
 
@@ -221,7 +221,7 @@ def replica_url(app) -> Iterator[str]:
             conn.execute(sa.text("DROP SCHEMA public CASCADE"))
             conn.execute(sa.text("CREATE SCHEMA public"))
         flask_migrate.upgrade()
-        db.engine.dispose()
+    close_connections(builder)
     yield replica.render_as_string(hide_password=False)
     with server.connect() as conn:
         conn.execute(sa.text(f'DROP DATABASE "{replica.database}" WITH (FORCE)'))
@@ -240,13 +240,13 @@ VALUES (now(), '00000000-0000-7000-8000-000000000001', 1, 'BindAxn', 'requested'
 """
 
 
-def test_lists_read_from_the_audit_replica(gateway, emulator, auditor, replica_url):
+def test_lists_read_from_the_audit_replica(another_worker, auditor, replica_url):
     replica = sa.create_engine(replica_url)
     with replica.begin() as conn:
         conn.execute(sa.text("TRUNCATE binding_events, bindings, api_clients"))
         conn.exec_driver_sql(REPLICA_ONLY)
     replica.dispose()
-    gateway_on_replica = create_app(test_settings(emulator.url, audit_database_url=replica_url))
+    gateway_on_replica = another_worker(audit_database_url=replica_url)
     auditor.http = gateway_on_replica.test_client()
 
     bindings = auditor.get("/v1/bindings").get_json()["items"]
@@ -254,6 +254,3 @@ def test_lists_read_from_the_audit_replica(gateway, emulator, auditor, replica_u
 
     assert [(b["client"], b["phone_a"]) for b in bindings] == [("replica-only", "13800000099")]
     assert [e["action"] for e in events] == ["BindAxn"]
-    with gateway_on_replica.app_context():
-        db.engines["audit"].dispose()
-        db.engine.dispose()
