@@ -30,7 +30,6 @@ from typing import Any
 
 import psycopg
 from psycopg import pq
-from psycopg.rows import namedtuple_row
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import URL
 
@@ -44,7 +43,7 @@ class _Slot:
 
     def __init__(self, connection: psycopg.Connection, expires_at: float) -> None:
         self.connection = connection
-        self.cursor = connection.cursor(row_factory=namedtuple_row)
+        self.cursor = connection.cursor()
         self.expires_at = expires_at
 
 

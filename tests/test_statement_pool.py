@@ -34,8 +34,9 @@ def pool() -> Iterator[StatementPool]:
 
 def backend(pool: StatementPool) -> int:
     with pool.cursor() as cursor:
-        cursor.execute("SELECT pg_backend_pid() AS pid")
-        return cursor.fetchone().pid
+        cursor.execute("SELECT pg_backend_pid()")
+        (pid,) = cursor.fetchone()
+        return pid
 
 
 def open_every_connection(pool: StatementPool) -> list[int]:
@@ -44,8 +45,8 @@ def open_every_connection(pool: StatementPool) -> list[int]:
         cursors = [holding.enter_context(pool.cursor()) for _ in range(pool.size)]
         pids = []
         for cursor in cursors:
-            cursor.execute("SELECT pg_backend_pid() AS pid")
-            pids.append(cursor.fetchone().pid)
+            cursor.execute("SELECT pg_backend_pid()")
+            pids.append(cursor.fetchone()[0])
         return pids
 
 

@@ -22,7 +22,7 @@ def one_connection(another_worker) -> Flask:
 def prepared_statements(gateway: Flask) -> list[str]:
     with gateway.extensions["statements"].cursor() as cursor:
         cursor.execute("SELECT statement FROM pg_prepared_statements")
-        return [row.statement for row in cursor.fetchall()]
+        return [statement for (statement,) in cursor.fetchall()]
 
 
 def test_token_checks_and_readiness_probes_leave_the_writes_prepared(one_connection, rides):
