@@ -12,6 +12,7 @@ from app import cli, ratelimit, requests
 from app.config import Settings, load_settings
 from app.errors import register_error_handlers
 from app.extensions import api, db, migrate
+from app.flask_app import GatewayFlask
 from app.logs import configure_logging
 from app.providers.aliyun import AliyunProvider
 from app.statement_pool import StatementPool
@@ -85,7 +86,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     """Build the gateway; `settings` overrides the environment (tests pass their own)."""
     settings = settings or load_settings()
     database_options = _database_options(settings)
-    app = Flask(__name__)
+    app = GatewayFlask(__name__)
     app.config.update(
         API_SPEC,
         SQLALCHEMY_DATABASE_URI=_sqlite_path(settings.database_url),
