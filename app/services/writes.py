@@ -124,7 +124,8 @@ def _fetch_one(cursor: psycopg.Cursor, sql: str) -> Any:
 
 
 def _postgres() -> bool:
-    return db.engine.dialect.name == "postgresql"
+    """PostgreSQL has a statement pool; SQLite, for `make run`, has none."""
+    return "statements" in current_app.extensions
 
 
 @cache
