@@ -16,14 +16,23 @@ from tests.conftest import axb
 
 
 @pytest.fixture
-def log_output(gateway):
-    """The gateway's own log handler, writing into a buffer instead of stderr."""
+def log_at(gateway):
+    """The gateway's own log handler at a level, writing into a buffer instead of stderr."""
     settings = gateway.config["GATEWAY_SETTINGS"]
-    buffer = io.StringIO()
     secrets = (settings.access_key_id, settings.access_key_secret)
-    configure_logging(logging.INFO, "json", secrets, stream=buffer)
-    yield buffer
+
+    def configure(level: int) -> io.StringIO:
+        buffer = io.StringIO()
+        configure_logging(level, "json", secrets, stream=buffer)
+        return buffer
+
+    yield configure
     configure_logging(settings.log_level, settings.log_format, secrets)
+
+
+@pytest.fixture
+def log_output(log_at):
+    return log_at(logging.INFO)
 
 
 def test_a_day_of_traffic_leaks_no_secret_token_or_phone(rides, emulator, log_output):
@@ -58,6 +67,14 @@ def test_the_access_line_names_the_client_and_the_request(rides, log_output):
     assert line["client"] == "rides"
     assert line["status"] == 201
     assert line["latency_ms"] > 0
+
+
+def test_above_info_a_request_leaves_no_access_line(rides, log_at):
+    output = log_at(logging.WARNING)
+
+    rides.post("/v1/bindings", json=axb())
+
+    assert output.getvalue() == ""
 
 
 @pytest.mark.parametrize(
