@@ -40,7 +40,9 @@ def test_system_time_is_the_kernel_part_of_the_cpu_time():
     cpu = cpu_seconds(os.getpid()) - cpu_before
 
     assert system >= 0.05
-    assert system <= cpu
+    # Whole clock ticks each, so equal when the loop ran only in the kernel; the floats
+    # they are differenced in can round either way by one part in 10^16.
+    assert system <= cpu + 1e-9
 
 
 def test_a_process_that_has_gone_reads_as_nothing():
