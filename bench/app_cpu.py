@@ -176,10 +176,13 @@ def _instructions(env: dict[str, str], path: str, pairs: int) -> int:
         raise BenchFailed("--instructions needs valgrind (Debian package valgrind)")
     command = [valgrind, "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable]
     command += ["-m", "bench.app_cpu", "--child", path, "--pairs", str(pairs)]
-    # A fixed hash seed: dict and set layouts, and so the instruction count, repeat.
-    done = subprocess.run(
-        command, env=env | {"PYTHONHASHSEED": "0"}, cwd=ROOT, capture_output=True, text=True
-    )
+    # A fixed hash seed: dict and set layouts, and so the instruction count, repeat. Under
+    # callgrind a pair takes a fifth of a second or more, so the 2-second token cache would
+    # expire every few pairs, at points that vary from run to run (up to 50k instructions
+    # per request apart); under load it expires once in hundreds of requests. An hour
+    # keeps it from expiring during the count.
+    quiet = {"PYTHONHASHSEED": "0", "TOKEN_CACHE_SECONDS": "3600"}
+    done = subprocess.run(command, env=env | quiet, cwd=ROOT, capture_output=True, text=True)
     collected = COLLECTED.search(done.stderr)
     if done.returncode != 0 or not collected:
         raise BenchFailed(f"callgrind child failed:\n{done.stdout}{done.stderr[-2000:]}")
