@@ -12,8 +12,10 @@ Repeats alternate the two and the medians are reported; the last stdout line is 
 Even alone, seconds drift by ±25 % on some days (a shared host's caches and clocks).
 `--instructions` counts instead: each path runs in a child under valgrind's callgrind, once
 with no measured pairs and once with `--pairs`, and the difference is divided out, so start-up
-and warm-up cancel. The count repeats to within 0.5 % whatever else the machine does; it
-weighs a change to the path, not a wall-clock target. The last line is then
+and warm-up cancel. Two counts of one tree agree to within about 1 % of the app path
+(25–50k instructions per request) whatever else the machine does: a request's data differ
+from run to run (numbers, ids, times). Count a change of less than that twice. It weighs
+a change to the path, not a wall-clock target. The last line is then
 `{"app_instructions_per_req", "sdk_instructions_per_call", "own_instructions_per_req",
 "own_share", "pairs"}`.
 """
