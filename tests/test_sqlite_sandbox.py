@@ -9,6 +9,7 @@ from tests.conftest import Caller, axb, rows, test_settings
 
 
 def test_bind_and_unbind_on_the_embedded_database(emulator, tmp_path):
+    emulator.reset()  # no fault another test left behind
     app = create_app(test_settings(emulator.url, database_url=f"sqlite:///{tmp_path}/gateway.db"))
     with app.app_context():
         flask_migrate.upgrade()
