@@ -109,17 +109,19 @@ def _statement() -> Iterator[psycopg.Cursor]:
 _ROW_TYPES: dict[str, type] = {}
 
 
-def _fetch_one(cursor: psycopg.Cursor, sql: str) -> Any:
-    """The statement's row as a named tuple, or None. The tuple's type is made once per
-    statement: psycopg's namedtuple_row looks it up by every column's name on every
-    execute, 38k instructions for a binding's row."""
-    values = cursor.fetchone()
-    if values is None:
-        return None
-    row_type = _ROW_TYPES.get(sql)
-    if row_type is None:
-        names = [column.name for column in cursor.description]
-        row_type = _ROW_TYPES.setdefault(sql, namedtuple("Row", names))
+def _one(sql: str, params: dict[str, Any]) -> Any:
+    """Run a statement that answers one row or none; the row as a named tuple. The tuple's
+    type is made once per statement: psycopg's namedtuple_row looks it up by every column's
+    name on every execute, 38k instructions for a binding's row."""
+    with _statement() as cursor:
+        cursor.execute(sql, params)
+        values = cursor.fetchone()
+        if values is None:
+            return None
+        row_type = _ROW_TYPES.get(sql)
+        if row_type is None:
+            names = [column.name for column in cursor.description]
+            row_type = _ROW_TYPES.setdefault(sql, namedtuple("Row", names))
     return row_type._make(values)
 
 
@@ -136,20 +138,17 @@ def _compiled(statement: Any) -> tuple[str, dict[str, Any]]:
     return str(compiled), dict(compiled.params)
 
 
-def _execute(cursor: psycopg.Cursor, statement: Any, params: dict[str, Any]) -> str:
-    """Run a compiled Core statement; returns its SQL, which names its rows' type."""
+def _execute(cursor: psycopg.Cursor, statement: Any, params: dict[str, Any]) -> None:
     sql, literals = _compiled(statement)
     cursor.execute(sql, {**literals, **params})
-    return sql
 
 
 def load(binding_id: uuid.UUID) -> Any:
     """A binding as the API shows it, or None."""
     params = {"binding_id": binding_id, "now": q.now()}
     if _postgres():
-        with _statement() as cursor:
-            sql = _execute(cursor, q.binding_by_id, params)
-            return _fetch_one(cursor, sql)
+        sql, literals = _compiled(q.binding_by_id)
+        return _one(sql, {**literals, **params})
     with reading() as conn:
         return conn.execute(q.binding_by_id, params).first()
 
@@ -183,10 +182,7 @@ def load_for_unbind(
         params = {"binding_id": binding_id, "now": q.now(), "proceed": proceed, "live": list(live)}
         params.update({f"event_{k}": v for k, v in event.items()})
         _, literals = _compiled(q.binding_by_id)
-        with _statement() as cursor:
-            sql = _unbind_sql()
-            cursor.execute(sql, {**literals, **params})
-            return _fetch_one(cursor, sql)
+        return _one(_unbind_sql(), {**literals, **params})
     row = load(binding_id)
     if proceed and row is not None and row.client_id == event["client_id"] and row.status in live:
         record_request({**event, "binding_id": row.id, "params": unbind_params(row)})
@@ -228,10 +224,7 @@ def record_outcome(
         rows = [{k: history.jsonable(v) for k, v in e.items() if k != "binding_id"} for e in events]
         params = {**changes, "binding_id": binding_id, "owner": owner}
         params["events"] = Jsonb(rows)
-        with _statement() as cursor:
-            sql = _outcome_sql(changed)
-            cursor.execute(sql, params)
-            return _fetch_one(cursor, sql)
+        return _one(_outcome_sql(changed), params)
     with db.engine.begin() as conn:
         row = conn.execute(
             q.update_binding(owner, **changes), {"binding_id": binding_id, "now": q.now()}
