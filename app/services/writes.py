@@ -138,11 +138,6 @@ def _compiled(statement: Any) -> tuple[str, dict[str, Any]]:
     return str(compiled), dict(compiled.params)
 
 
-def _execute(cursor: psycopg.Cursor, statement: Any, params: dict[str, Any]) -> None:
-    sql, literals = _compiled(statement)
-    cursor.execute(sql, {**literals, **params})
-
-
 def load(binding_id: uuid.UUID) -> Any:
     """A binding as the API shows it, or None."""
     params = {"binding_id": binding_id, "now": q.now()}
@@ -192,8 +187,9 @@ def load_for_unbind(
 def record_request(event: dict[str, Any]) -> None:
     """The write-ahead event of a change to an existing binding."""
     if _postgres():
+        sql, literals = _compiled(INSERT_EVENT)
         with _statement() as cursor:
-            _execute(cursor, INSERT_EVENT, {**event, "params": Jsonb(event["params"])})
+            cursor.execute(sql, {**literals, **event, "params": Jsonb(event["params"])})
         return
     with db.engine.begin() as conn:
         conn.execute(q.insert_event, event)
