@@ -6,13 +6,16 @@ those cost more than the statement itself. Counted under callgrind, a `select 1`
 cursor is 70k instructions; SQLAlchemy's check-out and check-in with its reset add 72k,
 switching the connection into autocommit and back 12k, and a new cursor 22k.
 
-Here a connection stays in autocommit and keeps its cursor, and the pool is a
-`queue.SimpleQueue` of `size` slots, each a connection or an empty place for one. Taking
-and returning a slot costs almost nothing. psycopg_pool was measured too, at 28k, but it
-opens connections in background threads: through an outage a request would wait the whole
-pool timeout for a connection that cannot come. Here, as in SQLAlchemy's pool, the
-requesting thread connects itself, so an outage is an immediate error. A connection found
-broken empties the idle slots, since the others died with the same server.
+Here a connection stays in autocommit and keeps a cursor for each statement it runs, and
+the pool is a `queue.SimpleQueue` of `size` slots, each a connection or an empty place for
+one. Taking and returning a slot costs almost nothing. psycopg keeps a cursor's adapters
+only while the same query runs on it again: one cursor shared by the write path's
+statements looked up its dumpers and loaders afresh on every execute, 100k instructions per
+request. psycopg_pool was measured too, at 28k, but it opens connections in background
+threads: through an outage a request would wait the whole pool timeout for a connection
+that cannot come. Here, as in SQLAlchemy's pool, the requesting thread connects itself, so
+an outage is an immediate error. A connection found broken empties the idle slots, since
+the others died with the same server.
 
 SQLAlchemy's pool stays for everything that runs a transaction or reads
 (docs/performance.md, ninth round).
@@ -37,14 +40,22 @@ _POOLS: weakref.WeakSet[StatementPool] = weakref.WeakSet()
 
 
 class _Slot:
-    """A pooled connection with its kept cursor and its age."""
+    """A pooled connection with its kept cursors and its age."""
 
-    __slots__ = ("connection", "cursor", "expires_at")
+    __slots__ = ("connection", "cursors", "expires_at")
 
     def __init__(self, connection: psycopg.Connection, expires_at: float) -> None:
         self.connection = connection
-        self.cursor = connection.cursor()
+        self.cursors: dict[str, psycopg.Cursor] = {}
         self.expires_at = expires_at
+
+    def cursor(self, statement: str) -> psycopg.Cursor:
+        """The cursor kept for `statement`. The request path's statements are few and each
+        made once (app/services/writes.py), so a connection keeps a handful."""
+        cursor = self.cursors.get(statement)
+        if cursor is None:
+            cursor = self.cursors[statement] = self.connection.cursor()
+        return cursor
 
 
 class StatementPool:
@@ -78,8 +89,8 @@ class StatementPool:
         return self.size - self._slots.qsize()
 
     @contextmanager
-    def cursor(self) -> Iterator[psycopg.Cursor]:
-        """The kept cursor of a pooled connection, for one statement. Waits up to the pool
+    def cursor(self, statement: str = "") -> Iterator[psycopg.Cursor]:
+        """A pooled connection's cursor kept for `statement`, to run it once. Waits up to the pool
         timeout for a slot (SQLAlchemy's TimeoutError, as its own pool raises); a connection
         that cannot be opened raises psycopg's error at once."""
         try:
@@ -95,7 +106,7 @@ class StatementPool:
             if slot is None:
                 connection = psycopg.connect(self._conninfo, **self._connect_args)
                 slot = _Slot(connection, time.monotonic() + self._recycle_s)
-            yield slot.cursor
+            yield slot.cursor(statement)
         except psycopg.Error:
             if slot is not None and slot.connection.broken:
                 self.close()

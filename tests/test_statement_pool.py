@@ -67,6 +67,19 @@ def test_connections_are_kept_between_statements_even_after_a_failed_one(pool):
     assert pool.checked_out == 0
 
 
+def test_a_statement_runs_again_on_the_cursor_it_ran_on_before():
+    """psycopg keeps a cursor's adapters only while the same query runs on it again."""
+    one = make_pool(size=1)
+    ran_on = {}
+    for sql in ("SELECT 1", "SELECT 'two'", "SELECT 1", "SELECT 'two'"):
+        with one.cursor(sql) as cursor:
+            cursor.execute(sql)
+            assert cursor.fetchone()[0] in (1, "two")
+            assert ran_on.setdefault(sql, cursor) is cursor
+    assert ran_on["SELECT 1"] is not ran_on["SELECT 'two'"]
+    one.close()
+
+
 def test_after_the_server_dropped_its_connections_only_one_statement_fails(pool):
     dropped = open_every_connection(pool)
     terminate(dropped)

@@ -96,11 +96,11 @@ SELECT {SHOWN} FROM u
 
 
 @contextmanager
-def _statement() -> Iterator[psycopg.Cursor]:
-    """An autocommitted cursor from the statement pool; driver errors leave as SQLAlchemy's,
-    so callers handle one family of database errors."""
+def _statement(sql: str) -> Iterator[psycopg.Cursor]:
+    """An autocommitted cursor from the statement pool, kept for `sql`; driver errors leave
+    as SQLAlchemy's, so callers handle one family of database errors."""
     try:
-        with current_app.extensions["statements"].cursor() as cursor:
+        with current_app.extensions["statements"].cursor(sql) as cursor:
             yield cursor
     except psycopg.Error as exc:
         raise sa_exc.DBAPIError.instance(None, None, exc, psycopg.Error) from exc
@@ -113,7 +113,7 @@ def _one(sql: str, params: dict[str, Any]) -> Any:
     """Run a statement that answers one row or none; the row as a named tuple. The tuple's
     type is made once per statement: psycopg's namedtuple_row looks it up by every column's
     name on every execute, 38k instructions for a binding's row."""
-    with _statement() as cursor:
+    with _statement(sql) as cursor:
         cursor.execute(sql, params)
         values = cursor.fetchone()
         if values is None:
@@ -188,7 +188,7 @@ def record_request(event: dict[str, Any]) -> None:
     """The write-ahead event of a change to an existing binding."""
     if _postgres():
         sql, literals = _compiled(INSERT_EVENT)
-        with _statement() as cursor:
+        with _statement(sql) as cursor:
             cursor.execute(sql, {**literals, **event, "params": Jsonb(event["params"])})
         return
     with db.engine.begin() as conn:
@@ -200,7 +200,7 @@ def write_ahead(binding: dict[str, Any], event: dict[str, Any]) -> None:
     if _postgres():
         params = {**binding, **{f"event_{k}": v for k, v in event.items()}}
         params["event_params"] = Jsonb(event["params"])
-        with _statement() as cursor:
+        with _statement(WRITE_AHEAD) as cursor:
             cursor.execute(WRITE_AHEAD, params)
         return
     with db.engine.begin() as conn:
