@@ -6,8 +6,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from flask import g, request
-
+from app import context
 from app.errors import Forbidden
 from app.ratelimit import admit_client
 from app.services.clients import authenticate
@@ -17,7 +16,7 @@ BEARER = "bearer "
 
 
 def _token() -> str | None:
-    header = request.headers.get("Authorization", "")
+    header = context.request().headers.get("Authorization", "")
     if header[: len(BEARER)].lower() != BEARER:
         return None
     return header[len(BEARER) :].strip() or None
@@ -30,7 +29,7 @@ def requires(*scopes: str) -> Callable:
         @wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             client = authenticate(_token())
-            g.client = client
+            context.g().client = client
             if not client.scopes.intersection(scopes):
                 raise Forbidden(f"This needs the {' or '.join(scopes)} scope")
             admit_client(client)
@@ -42,8 +41,9 @@ def requires(*scopes: str) -> Callable:
 
 
 def current_actor() -> Actor:
+    state = context.g()
     return Actor(
-        client=g.client,
-        request_id=g.get("request_id"),
-        idempotency_key=request.headers.get("Idempotency-Key"),
+        client=state.client,
+        request_id=state.get("request_id"),
+        idempotency_key=context.request().headers.get("Idempotency-Key"),
     )

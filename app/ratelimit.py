@@ -17,11 +17,12 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from flask import Flask, current_app
+from flask import Flask
 from limits import RateLimitItem, parse
 from limits.storage import MemoryStorage, Storage, storage_from_string
 from limits.strategies import FixedWindowRateLimiter
 
+from app import context
 from app.config import Settings
 from app.errors import RateLimited
 from app.services.clients import Client
@@ -82,7 +83,7 @@ def install(app: Flask, settings: Settings) -> None:
 
 def admit_client(client: Client) -> None:
     """One caller may not use more than its share (its own limit, or the default)."""
-    current_app.extensions[EXTENSION].admit_client(client)
+    context.current_app().extensions[EXTENSION].admit_client(client)
 
 
 def upstream_quota(view: Callable) -> Callable:
@@ -90,7 +91,7 @@ def upstream_quota(view: Callable) -> Callable:
 
     @wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        current_app.extensions[EXTENSION].admit_account()
+        context.current_app().extensions[EXTENSION].admit_account()
         return view(*args, **kwargs)
 
     return wrapper

@@ -15,9 +15,9 @@ import time
 from contextvars import ContextVar
 from typing import Any
 
-from flask import Flask, Response, g, has_request_context, request
+from flask import Flask, Response, g, has_request_context
 
-from app import metrics
+from app import context, metrics
 from app.providers.types import UpstreamCall
 
 REQUEST_ID_HEADER = "X-Request-ID"
@@ -49,23 +49,25 @@ def _upstream_fields(call: UpstreamCall | None) -> dict[str, Any]:
 
 
 def _begin() -> None:
-    g.started = time.perf_counter()
+    state = context.g()
+    state.started = time.perf_counter()
     _last_upstream_call.set(None)
-    offered = request.headers.get(REQUEST_ID_HEADER, "")
-    g.request_id = offered if VALID_REQUEST_ID.fullmatch(offered) else secrets.token_hex(16)
+    offered = context.request().headers.get(REQUEST_ID_HEADER, "")
+    state.request_id = offered if VALID_REQUEST_ID.fullmatch(offered) else secrets.token_hex(16)
 
 
 def _end(response: Response) -> Response:
-    response.headers[REQUEST_ID_HEADER] = g.request_id
-    seconds = time.perf_counter() - g.started
-    route = request.url_rule.rule if request.url_rule else None
-    metrics.observe_request(route, request.method, response.status_code, seconds)
-    client = g.get("client")
+    state, asked = context.g(), context.request()
+    response.headers[REQUEST_ID_HEADER] = state.request_id
+    seconds = time.perf_counter() - state.started
+    route = asked.url_rule.rule if asked.url_rule else None
+    metrics.observe_request(route, asked.method, response.status_code, seconds)
+    client = state.get("client")
     _access_line(
         {
-            "request_id": g.request_id,
+            "request_id": state.request_id,
             "client": client.name if client else None,
-            "method": request.method,
+            "method": asked.method,
             "route": route,
             "status": response.status_code,
             "latency_ms": round(seconds * 1000, 3),

@@ -15,6 +15,7 @@ from typing import Any
 
 from flask import Response, g, make_response, request
 
+from app import context
 from app.errors import GatewayError, ValidationFailed, problem_response
 from app.services import idempotency
 
@@ -57,7 +58,7 @@ def _replay(stored: idempotency.StoredResponse) -> Response:
 def idempotent(view: Callable) -> Callable:
     @wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        key = request.headers.get(HEADER)
+        key = context.request().headers.get(HEADER)
         if key is None:
             return view(*args, **kwargs)
         if not 0 < len(key) <= MAX_LENGTH:

@@ -12,10 +12,9 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from flask import current_app
 from sqlalchemy import Row
 
-from app import metrics
+from app import context, metrics
 from app.errors import (
     BindingNotActive,
     DatabaseUnavailable,
@@ -54,7 +53,7 @@ DIAL_KINDS = {1: "x", 2: "temporary_x", 3: "direct", 4: "none"}
 
 
 def _provider() -> AliyunProvider:
-    return current_app.extensions["dypls"]
+    return context.current_app().extensions["dypls"]
 
 
 def lifetime_end(data: dict[str, Any]) -> datetime:

@@ -9,6 +9,7 @@ from flask import current_app
 from limits import parse as parse_limit
 from sqlalchemy import bindparam, insert, select, update
 
+from app import context
 from app.errors import Forbidden, NotFound, Unauthorized, ValidationFailed
 from app.extensions import db
 from app.ids import hash_token, new_token
@@ -79,7 +80,7 @@ def authenticate(token: str | None) -> Client:
 
 
 def _cache() -> TokenCache[Client]:
-    extensions = current_app.extensions
+    extensions = context.current_app().extensions
     if "token_cache" not in extensions:
         settings = current_app.config["GATEWAY_SETTINGS"]
         extensions["token_cache"] = TokenCache(settings.token_cache_s)

@@ -18,16 +18,17 @@ from functools import cache
 from typing import Any
 
 import psycopg
-from flask import current_app
 from psycopg.types.json import Jsonb
 from sqlalchemy import bindparam, insert
 from sqlalchemy import exc as sa_exc
 
+from app import context
 from app.extensions import db
 from app.providers.types import UNBIND_FIELDS, unbind_params
 from app.services import history
 from app.services import queries as q
 from app.services.connections import reading
+from app.statement_pool import StatementPool
 
 FIELDS = tuple(c.name for c in q.BINDING_COLUMNS if c.name not in ("status", "client", "client_id"))
 UPDATABLE = frozenset(
@@ -96,11 +97,11 @@ SELECT {SHOWN} FROM u
 
 
 @contextmanager
-def _statement(sql: str) -> Iterator[psycopg.Cursor]:
+def _statement(pool: StatementPool, sql: str) -> Iterator[psycopg.Cursor]:
     """An autocommitted cursor from the statement pool, kept for `sql`; driver errors leave
     as SQLAlchemy's, so callers handle one family of database errors."""
     try:
-        with current_app.extensions["statements"].cursor(sql) as cursor:
+        with pool.cursor(sql) as cursor:
             yield cursor
     except psycopg.Error as exc:
         raise sa_exc.DBAPIError.instance(None, None, exc, psycopg.Error) from exc
@@ -109,11 +110,11 @@ def _statement(sql: str) -> Iterator[psycopg.Cursor]:
 _ROW_TYPES: dict[str, type] = {}
 
 
-def _one(sql: str, params: dict[str, Any]) -> Any:
+def _one(pool: StatementPool, sql: str, params: dict[str, Any]) -> Any:
     """Run a statement that answers one row or none; the row as a named tuple. The tuple's
     type is made once per statement: psycopg's namedtuple_row looks it up by every column's
     name on every execute, 38k instructions for a binding's row."""
-    with _statement(sql) as cursor:
+    with _statement(pool, sql) as cursor:
         cursor.execute(sql, params)
         values = cursor.fetchone()
         if values is None:
@@ -125,9 +126,9 @@ def _one(sql: str, params: dict[str, Any]) -> Any:
     return row_type._make(values)
 
 
-def _postgres() -> bool:
-    """PostgreSQL has a statement pool; SQLite, for `make run`, has none."""
-    return "statements" in current_app.extensions
+def _statements() -> StatementPool | None:
+    """PostgreSQL's statement pool; SQLite, for `make run`, has none."""
+    return context.current_app().extensions.get("statements")
 
 
 @cache
@@ -141,9 +142,9 @@ def _compiled(statement: Any) -> tuple[str, dict[str, Any]]:
 def load(binding_id: uuid.UUID) -> Any:
     """A binding as the API shows it, or None."""
     params = {"binding_id": binding_id, "now": q.now()}
-    if _postgres():
+    if pool := _statements():
         sql, literals = _compiled(q.binding_by_id)
-        return _one(sql, {**literals, **params})
+        return _one(pool, sql, {**literals, **params})
     with reading() as conn:
         return conn.execute(q.binding_by_id, params).first()
 
@@ -173,11 +174,11 @@ def load_for_unbind(
     """A binding as the API shows it, or None; and, in the same statement, the write-ahead
     event of its unbinding when `proceed` holds, the event's client owns it and its status
     is one of `live`. One round trip where a load and an insert took two."""
-    if _postgres():
+    if pool := _statements():
         params = {"binding_id": binding_id, "now": q.now(), "proceed": proceed, "live": list(live)}
         params.update({f"event_{k}": v for k, v in event.items()})
         _, literals = _compiled(q.binding_by_id)
-        return _one(_unbind_sql(), {**literals, **params})
+        return _one(pool, _unbind_sql(), {**literals, **params})
     row = load(binding_id)
     if proceed and row is not None and row.client_id == event["client_id"] and row.status in live:
         record_request({**event, "binding_id": row.id, "params": unbind_params(row)})
@@ -186,9 +187,9 @@ def load_for_unbind(
 
 def record_request(event: dict[str, Any]) -> None:
     """The write-ahead event of a change to an existing binding."""
-    if _postgres():
+    if pool := _statements():
         sql, literals = _compiled(INSERT_EVENT)
-        with _statement(sql) as cursor:
+        with _statement(pool, sql) as cursor:
             cursor.execute(sql, {**literals, **event, "params": Jsonb(event["params"])})
         return
     with db.engine.begin() as conn:
@@ -197,10 +198,10 @@ def record_request(event: dict[str, Any]) -> None:
 
 def write_ahead(binding: dict[str, Any], event: dict[str, Any]) -> None:
     """The pending binding and its `requested` event, committed together."""
-    if _postgres():
+    if pool := _statements():
         params = {**binding, **{f"event_{k}": v for k, v in event.items()}}
         params["event_params"] = Jsonb(event["params"])
-        with _statement(WRITE_AHEAD) as cursor:
+        with _statement(pool, WRITE_AHEAD) as cursor:
             cursor.execute(WRITE_AHEAD, params)
         return
     with db.engine.begin() as conn:
@@ -216,11 +217,11 @@ def record_outcome(
     changed = tuple(sorted(changes))
     if not UPDATABLE.issuperset(changed):
         raise ValueError(f"not updatable: {set(changed) - UPDATABLE}")
-    if _postgres():
+    if pool := _statements():
         rows = [{k: history.jsonable(v) for k, v in e.items() if k != "binding_id"} for e in events]
         params = {**changes, "binding_id": binding_id, "owner": owner}
         params["events"] = Jsonb(rows)
-        return _one(_outcome_sql(changed), params)
+        return _one(pool, _outcome_sql(changed), params)
     with db.engine.begin() as conn:
         row = conn.execute(
             q.update_binding(owner, **changes), {"binding_id": binding_id, "now": q.now()}
