@@ -16,8 +16,9 @@ from http.client import HTTPConnection
 from pathlib import Path
 
 import pytest
+from gunicorn.config import Config
 
-from app.server import least_used_cpu
+from app.server import SettledConfig, least_used_cpu
 from tests.reliability.conftest import Instance
 
 pytestmark = pytest.mark.slow
@@ -158,3 +159,18 @@ def test_unpinned_workers_may_run_anywhere_the_server_may(serve):
 )
 def test_a_new_worker_takes_the_allowed_core_fewest_workers_use(allowed, taken, chosen):
     assert least_used_cpu(allowed, taken) == chosen
+
+
+def test_a_worker_reads_every_setting_and_property_as_gunicorn_would():
+    cfg = Config()
+    cfg.set("threads", 7)
+    cfg.set("bind", ["127.0.0.1:9", "unix:/tmp/gateway.sock"])
+    cfg.set("worker_class", "app.server.KeepAliveThreadWorker")
+    cfg.set("raw_env", ["A=1"])
+    settled = SettledConfig(cfg)
+
+    properties = [name for name, value in vars(Config).items() if isinstance(value, property)]
+    assert {"is_ssl", "address", "worker_class", "env"} <= set(properties)
+    for name in [*cfg.settings, *properties]:
+        assert getattr(settled, name) == getattr(cfg, name), name
+    assert settled.threads == 7
