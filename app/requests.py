@@ -57,17 +57,17 @@ def _begin() -> None:
 
 
 def _end(response: Response) -> Response:
-    state, asked = context.g(), context.request()
+    state, incoming = context.g(), context.request()
     response.headers[REQUEST_ID_HEADER] = state.request_id
     seconds = time.perf_counter() - state.started
-    route = asked.url_rule.rule if asked.url_rule else None
-    metrics.observe_request(route, asked.method, response.status_code, seconds)
+    route = incoming.url_rule.rule if incoming.url_rule else None
+    metrics.observe_request(route, incoming.method, response.status_code, seconds)
     client = state.get("client")
     _access_line(
         {
             "request_id": state.request_id,
             "client": client.name if client else None,
-            "method": asked.method,
+            "method": incoming.method,
             "route": route,
             "status": response.status_code,
             "latency_ms": round(seconds * 1000, 3),
