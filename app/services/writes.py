@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import uuid
 from collections import namedtuple
-from collections.abc import Iterator
-from contextlib import contextmanager
 from functools import cache
 from typing import Any
 
@@ -96,33 +94,27 @@ SELECT {SHOWN} FROM u
 """
 
 
-@contextmanager
-def _statement(pool: StatementPool, sql: str) -> Iterator[psycopg.Cursor]:
-    """An autocommitted cursor from the statement pool, kept for `sql`; driver errors leave
-    as SQLAlchemy's, so callers handle one family of database errors."""
-    try:
-        with pool.cursor(sql) as cursor:
-            yield cursor
-    except psycopg.Error as exc:
-        raise sa_exc.DBAPIError.instance(None, None, exc, psycopg.Error) from exc
-
-
 _ROW_TYPES: dict[str, type] = {}
 
 
-def _one(pool: StatementPool, sql: str, params: dict[str, Any]) -> Any:
-    """Run a statement that answers one row or none; the row as a named tuple. The tuple's
-    type is made once per statement: psycopg's namedtuple_row looks it up by every column's
-    name on every execute, 38k instructions for a binding's row."""
-    with _statement(pool, sql) as cursor:
-        cursor.execute(sql, params)
-        values = cursor.fetchone()
-        if values is None:
-            return None
-        row_type = _ROW_TYPES.get(sql)
-        if row_type is None:
-            names = [column.name for column in cursor.description]
-            row_type = _ROW_TYPES.setdefault(sql, namedtuple("Row", names))
+def _run(pool: StatementPool, sql: str, params: dict[str, Any]) -> Any:
+    """Run one statement on an autocommitted connection of the statement pool, on the cursor
+    kept for it; its one row as a named tuple, or None when it answers none. The tuple's type
+    is made once per statement: psycopg's namedtuple_row looks it up by every column's name
+    on every execute, 38k instructions for a binding's row. Driver errors leave as
+    SQLAlchemy's, so callers handle one family of database errors."""
+    try:
+        with pool.cursor(sql) as cursor:
+            cursor.execute(sql, params)
+            values = cursor.fetchone() if cursor.description else None
+            if values is None:
+                return None
+            row_type = _ROW_TYPES.get(sql)
+            if row_type is None:
+                names = [column.name for column in cursor.description]
+                row_type = _ROW_TYPES.setdefault(sql, namedtuple("Row", names))
+    except psycopg.Error as exc:
+        raise sa_exc.DBAPIError.instance(None, None, exc, psycopg.Error) from exc
     return row_type._make(values)
 
 
@@ -144,7 +136,7 @@ def load(binding_id: uuid.UUID) -> Any:
     params = {"binding_id": binding_id, "now": q.now()}
     if pool := _statements():
         sql, literals = _compiled(q.binding_by_id)
-        return _one(pool, sql, {**literals, **params})
+        return _run(pool, sql, {**literals, **params})
     with reading() as conn:
         return conn.execute(q.binding_by_id, params).first()
 
@@ -178,7 +170,7 @@ def load_for_unbind(
         params = {"binding_id": binding_id, "now": q.now(), "proceed": proceed, "live": list(live)}
         params.update({f"event_{k}": v for k, v in event.items()})
         _, literals = _compiled(q.binding_by_id)
-        return _one(pool, _unbind_sql(), {**literals, **params})
+        return _run(pool, _unbind_sql(), {**literals, **params})
     row = load(binding_id)
     if proceed and row is not None and row.client_id == event["client_id"] and row.status in live:
         record_request({**event, "binding_id": row.id, "params": unbind_params(row)})
@@ -189,8 +181,7 @@ def record_request(event: dict[str, Any]) -> None:
     """The write-ahead event of a change to an existing binding."""
     if pool := _statements():
         sql, literals = _compiled(INSERT_EVENT)
-        with _statement(pool, sql) as cursor:
-            cursor.execute(sql, {**literals, **event, "params": Jsonb(event["params"])})
+        _run(pool, sql, {**literals, **event, "params": Jsonb(event["params"])})
         return
     with db.engine.begin() as conn:
         conn.execute(q.insert_event, event)
@@ -201,8 +192,7 @@ def write_ahead(binding: dict[str, Any], event: dict[str, Any]) -> None:
     if pool := _statements():
         params = {**binding, **{f"event_{k}": v for k, v in event.items()}}
         params["event_params"] = Jsonb(event["params"])
-        with _statement(pool, WRITE_AHEAD) as cursor:
-            cursor.execute(WRITE_AHEAD, params)
+        _run(pool, WRITE_AHEAD, params)
         return
     with db.engine.begin() as conn:
         conn.execute(q.insert_binding, binding)
@@ -221,7 +211,7 @@ def record_outcome(
         rows = [{k: history.jsonable(v) for k, v in e.items() if k != "binding_id"} for e in events]
         params = {**changes, "binding_id": binding_id, "owner": owner}
         params["events"] = Jsonb(rows)
-        return _one(pool, _outcome_sql(changed), params)
+        return _run(pool, _outcome_sql(changed), params)
     with db.engine.begin() as conn:
         row = conn.execute(
             q.update_binding(owner, **changes), {"binding_id": binding_id, "now": q.now()}
