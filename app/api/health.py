@@ -3,10 +3,10 @@ orchestrators and Prometheus."""
 
 from __future__ import annotations
 
-from flask import Response, current_app
+from flask import Response
 from flask_smorest import Blueprint
 
-from app import metrics
+from app import context, metrics
 from app.api.openapi import doc_only
 from app.schemas.health import LivenessSchema, ReadinessSchema
 from app.services import health
@@ -46,5 +46,5 @@ def readyz():
 @doc_only(blp.doc(**NO_AUTH, responses={"200": METRICS_RESPONSE}))
 def metrics_text():
     """Prometheus metrics of every worker of this instance"""
-    body, content_type = metrics.exposition(current_app._get_current_object())
+    body, content_type = metrics.exposition(context.current_app())
     return Response(body, content_type=content_type)
