@@ -101,12 +101,14 @@ def _run(pool: StatementPool, sql: str, params: dict[str, Any]) -> Any:
     """Run one statement on an autocommitted connection of the statement pool, on the cursor
     kept for it; its one row as a named tuple, or None when it answers none. The tuple's type
     is made once per statement: psycopg's namedtuple_row looks it up by every column's name
-    on every execute, 38k instructions for a binding's row. Driver errors leave as
-    SQLAlchemy's, so callers handle one family of database errors."""
+    on every execute, 38k instructions for a binding's row. Whether there is a row to fetch is
+    asked of the result's field count: `cursor.description` builds a `Column` per field, and
+    looks up its type, on every read. Driver errors leave as SQLAlchemy's, so callers handle
+    one family of database errors."""
     try:
         with pool.cursor(sql) as cursor:
             cursor.execute(sql, params)
-            values = cursor.fetchone() if cursor.description else None
+            values = cursor.fetchone() if cursor.pgresult.nfields else None
             if values is None:
                 return None
             row_type = _ROW_TYPES.get(sql)
