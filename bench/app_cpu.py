@@ -23,6 +23,7 @@ a change to the path, not a wall-clock target. The last line is then
 from __future__ import annotations
 
 import argparse
+import http.client
 import io
 import json
 import os
@@ -41,10 +42,14 @@ from bench.load_plan import TTL_SECONDS, PhoneNumbers
 from bench.load_stack import (
     OUT,
     ROOT,
+    Service,
     clean_environment,
+    free_port,
     fresh_database,
+    log_tail,
     migrate_with_client,
     start_emulator,
+    wait_until_answering,
 )
 from bench.load_stats import BenchFailed
 from emulator import DEFAULT_POOL_KEY
@@ -56,15 +61,40 @@ INSTRUCTION_PAIRS = 100
 TOKEN_VARIABLE = "APP_CPU_TOKEN"
 PORT_VARIABLE = "APP_CPU_EMULATOR_PORT"
 COLLECTED = re.compile(r"Collected : (\d+)")
+PROCESS_COLLECTED = re.compile(r"^==(\d+)== Collected : (\d+)", re.MULTILINE)
+# A preloading gunicorn under callgrind imports the app ten times slower than without.
+SERVER_START_TIMEOUT_S = 600
 
 
-class InProcessCaller:
+class Caller:
+    """POST then DELETE, as `bench.load`'s clients send them; `_call` says how they travel."""
+
+    def __init__(self, token: str) -> None:
+        self._auth = f"Bearer {token}"
+        self._phones = PhoneNumbers()
+
+    def _call(self, method: str, path: str, body: bytes = b"") -> tuple[str, bytes]:
+        raise NotImplementedError
+
+    def pair(self) -> None:
+        phone_a, phone_b = self._phones.pair()
+        body = {"type": "AXB", "pool_key": DEFAULT_POOL_KEY, "phone_a": phone_a}
+        body |= {"phone_b": phone_b, "ttl_seconds": TTL_SECONDS}
+        status, answer = self._call("POST", "/v1/bindings", json.dumps(body).encode())
+        if not status.startswith("201"):
+            raise RuntimeError(f"POST answered {status}: {answer[:200]!r}")
+        binding_id = json.loads(answer)["id"]
+        status, answer = self._call("DELETE", f"/v1/bindings/{binding_id}")
+        if not status.startswith("200"):
+            raise RuntimeError(f"DELETE answered {status}: {answer[:200]!r}")
+
+
+class InProcessCaller(Caller):
     """WSGI calls straight into the app: what a request costs minus the HTTP server."""
 
     def __init__(self, app: Any, token: str) -> None:
+        super().__init__(token)
         self._app = app
-        self._auth = f"Bearer {token}"
-        self._phones = PhoneNumbers()
 
     def _call(self, method: str, path: str, body: bytes = b"") -> tuple[str, bytes]:
         environ = {
@@ -95,17 +125,23 @@ class InProcessCaller:
         answer = b"".join(self._app(environ, start_response))
         return started[0], answer
 
-    def pair(self) -> None:
-        phone_a, phone_b = self._phones.pair()
-        body = {"type": "AXB", "pool_key": DEFAULT_POOL_KEY, "phone_a": phone_a}
-        body |= {"phone_b": phone_b, "ttl_seconds": TTL_SECONDS}
-        status, answer = self._call("POST", "/v1/bindings", json.dumps(body).encode())
-        if not status.startswith("201"):
-            raise RuntimeError(f"POST answered {status}: {answer[:200]!r}")
-        binding_id = json.loads(answer)["id"]
-        status, answer = self._call("DELETE", f"/v1/bindings/{binding_id}")
-        if not status.startswith("200"):
-            raise RuntimeError(f"DELETE answered {status}: {answer[:200]!r}")
+
+class HttpCaller(Caller):
+    """The same requests over one keep-alive HTTP/1.1 connection, as one load client sends
+    them; the timeout allows for a gateway running under callgrind."""
+
+    def __init__(self, port: int, token: str) -> None:
+        super().__init__(token)
+        self._connection = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+
+    def _call(self, method: str, path: str, body: bytes = b"") -> tuple[str, bytes]:
+        headers = {"Authorization": self._auth, "Content-Type": "application/json"}
+        self._connection.request(method, path, body=body, headers=headers)
+        response = self._connection.getresponse()
+        return f"{response.status} {response.reason}", response.read()
+
+    def close(self) -> None:
+        self._connection.close()
 
 
 def _cpu_ms_per_unit(work: Callable[[], Any], pairs: int) -> float:
@@ -171,41 +207,85 @@ def measure(pairs: int, repeats: int) -> dict[str, Any]:
     }
 
 
-def _instructions(env: dict[str, str], path: str, pairs: int) -> int:
-    """Instructions a child spends running `path` for `pairs` pairs after its start-up."""
+def _under_callgrind(env: dict[str, str]) -> tuple[list[str], dict[str, str]]:
+    """The command prefix that runs Python under callgrind, and the environment to run it in."""
     valgrind = shutil.which("valgrind")
     if not valgrind:
         raise BenchFailed("--instructions needs valgrind (Debian package valgrind)")
-    command = [valgrind, "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable]
-    command += ["-m", "bench.app_cpu", "--child", path, "--pairs", str(pairs)]
     # A fixed hash seed: dict and set layouts, and so the instruction count, repeat. Under
     # callgrind a pair takes a fifth of a second or more, so the 2-second token cache would
     # expire every few pairs, at points that vary from run to run (up to 50k instructions
     # per request apart); under load it expires once in hundreds of requests. An hour
     # keeps it from expiring during the count.
     quiet = {"PYTHONHASHSEED": "0", "TOKEN_CACHE_SECONDS": "3600"}
-    done = subprocess.run(command, env=env | quiet, cwd=ROOT, capture_output=True, text=True)
+    command = [valgrind, "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable]
+    return command, env | quiet
+
+
+def _instructions(env: dict[str, str], path: str, pairs: int) -> int:
+    """Instructions a child spends running `path` for `pairs` pairs after its start-up."""
+    command, env = _under_callgrind(env)
+    command += ["-m", "bench.app_cpu", "--child", path, "--pairs", str(pairs)]
+    done = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True)
     collected = COLLECTED.search(done.stderr)
     if done.returncode != 0 or not collected:
         raise BenchFailed(f"callgrind child failed:\n{done.stdout}{done.stderr[-2000:]}")
     return int(collected.group(1))
 
 
-def count_instructions(pairs: int) -> dict[str, Any]:
+def _server_instructions(env: dict[str, str], pairs: int) -> int:
+    """Instructions the one worker of a gunicorn (the production configuration, preloaded)
+    spends on `pairs` pairs from one keep-alive client after a warm-up: the count forks
+    with the worker, so it holds the master's start-up too, which another count with no
+    pairs cancels. The worker's idle ticks (its heartbeat, the metrics sampler every 5 s)
+    are counted as well: a few thousand instructions per request under callgrind, where a
+    pair takes most of a second."""
+    # The pools as gunicorn.conf.py sizes them, not as the in-process count does.
+    env = {k: v for k, v in env.items() if k not in ("DYPLS_POOL_SIZE", "DB_POOL_SIZE")}
+    command, env = _under_callgrind(env)
+    command += ["-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"]
+    port = free_port()
+    env |= {"GUNICORN_WORKERS": "1", "GUNICORN_BIND": f"127.0.0.1:{port}"}
+    service = Service("app-cpu-server", command, env)
+    try:
+        wait_until_answering(service, port, "/readyz", SERVER_START_TIMEOUT_S)
+        caller = HttpCaller(port, env[TOKEN_VARIABLE])
+        for _ in range(WARMUP_PAIRS + pairs):
+            caller.pair()
+        caller.close()
+    finally:
+        service.stop()
+    counts = dict(PROCESS_COLLECTED.findall(service.log.read_text()))
+    counts.pop(str(service.pid), None)  # the master's
+    if len(counts) != 1:
+        raise BenchFailed(f"no count for gunicorn's worker:\n{log_tail(service.log)}")
+    return int(counts.popitem()[1])
+
+
+def count_instructions(pairs: int, server: bool = False) -> dict[str, Any]:
+    """Each path's instructions per request: its count with `pairs` pairs less its count
+    with none."""
     with ExitStack() as stack:
         env = _prepare(stack)
         per_unit = {
             path: (_instructions(env, path, pairs) - _instructions(env, path, 0)) / (2 * pairs)
             for path in ("app", "sdk")
         }
+        if server:
+            counted = _server_instructions(env, pairs) - _server_instructions(env, 0)
+            per_unit["server"] = counted / (2 * pairs)
     own = per_unit["app"] - per_unit["sdk"]
-    return {
+    result = {
         "app_instructions_per_req": round(per_unit["app"]),
         "sdk_instructions_per_call": round(per_unit["sdk"]),
         "own_instructions_per_req": round(own),
         "own_share": round(own / per_unit["app"], 3),
         "pairs": pairs,
     }
+    if server:
+        result["server_instructions_per_req"] = round(per_unit["server"])
+        result["server_adds_per_req"] = round(per_unit["server"] - per_unit["app"])
+    return result
 
 
 def _child(path: str, pairs: int) -> None:
@@ -223,18 +303,30 @@ def main() -> int:
     parser.add_argument(
         "--instructions", action="store_true", help="count instructions under callgrind"
     )
+    parser.add_argument(
+        "--server",
+        action="store_true",
+        help="with --instructions: count a request through gunicorn too (one worker of the"
+        " production configuration, one keep-alive client)",
+    )
     parser.add_argument("--child", choices=("app", "sdk"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         _child(args.child, args.pairs)
         return 0
     if args.instructions:
-        result = count_instructions(args.pairs or INSTRUCTION_PAIRS)
+        result = count_instructions(args.pairs or INSTRUCTION_PAIRS, args.server)
         print(
             f"in process, one thread: app {result['app_instructions_per_req'] / 1e6:.2f} M"
             f" instructions/req, SDK alone {result['sdk_instructions_per_call'] / 1e6:.2f} M/call,"
             f" own {result['own_instructions_per_req'] / 1e6:.2f} M/req"
         )
+        if args.server:
+            print(
+                f"through gunicorn, one worker, one client: app"
+                f" {result['server_instructions_per_req'] / 1e6:.2f} M instructions/req, of"
+                f" which the server {result['server_adds_per_req'] / 1e6:.2f} M"
+            )
     else:
         result = measure(args.pairs or TIMED_PAIRS, args.repeats)
         print(

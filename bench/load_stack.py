@@ -135,12 +135,14 @@ def http_status(port: int, method: str, path: str) -> int | None:
         conn.close()
 
 
-def wait_until_answering(service: Service, port: int, path: str) -> None:
-    deadline = time.monotonic() + START_TIMEOUT_S
+def wait_until_answering(
+    service: Service, port: int, path: str, timeout_s: float = START_TIMEOUT_S
+) -> None:
+    deadline = time.monotonic() + timeout_s
     while http_status(port, "GET", path) != 200:
         service.require_running()
         if time.monotonic() > deadline:
-            raise BenchFailed(f"{service.name} did not answer GET {path} in {START_TIMEOUT_S} s")
+            raise BenchFailed(f"{service.name} did not answer GET {path} in {timeout_s} s")
         time.sleep(0.2)
 
 
