@@ -17,7 +17,9 @@ and warm-up cancel. Two counts of one tree agree to within about 1 % of the app 
 from run to run (numbers, ids, times). Count a change of less than that twice. It weighs
 a change to the path, not a wall-clock target. The last line is then
 `{"app_instructions_per_req", "sdk_instructions_per_call", "own_instructions_per_req",
-"own_share", "pairs"}`.
+"own_share", "pairs"}`. `--instructions --server` also counts the pairs through gunicorn
+(one worker of the production configuration, one keep-alive client), which the in-process
+path leaves out, and adds `"server_instructions_per_req"` and `"server_adds_per_req"`.
 """
 
 from __future__ import annotations
@@ -311,6 +313,8 @@ def main() -> int:
     )
     parser.add_argument("--child", choices=("app", "sdk"), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.server and not args.instructions:
+        parser.error("--server is a count: give --instructions too")
     if args.child:
         _child(args.child, args.pairs)
         return 0
