@@ -1,12 +1,20 @@
 """Operators configure the gateway through its environment; mistakes stop it at start-up."""
 
+import os
+import re
+import runpy
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
+from app import server
 from app.config import ConfigError, load_settings
 from emulator import SANDBOX_ACCESS_KEY_ID
+from emulator.app import access_keys_from_env
+
+ROOT = Path(__file__).resolve().parents[1]
 
 VARIABLES = (
     "ALIYUN_ACCESS_KEY_ID",
@@ -88,3 +96,47 @@ def test_the_wsgi_entry_point_fails_with_one_clear_line(env):
         .splitlines()[-1]
         .startswith("configuration error: ALIYUN_ACCESS_KEY_ID")
     )
+
+
+class _Watched(dict):
+    """An environment that remembers every name asked of it."""
+
+    def __init__(self, values, asked):
+        super().__init__(values)
+        self.asked = asked
+
+    def __getitem__(self, name):
+        self.asked.add(name)
+        return super().__getitem__(name)
+
+    def __contains__(self, name):
+        self.asked.add(name)
+        return super().__contains__(name)
+
+    def get(self, name, default=None):
+        self.asked.add(name)
+        return super().get(name, default)
+
+    def setdefault(self, name, default=None):
+        self.asked.add(name)
+        return super().setdefault(name, default)
+
+
+def test_env_example_lists_every_variable_read(monkeypatch, tmp_path):
+    """An operator learns the gateway's settings from .env.example: a variable the code reads
+    that the file leaves out is a setting nobody knows to set."""
+    asked: set[str] = set()
+    environ = {"GATEWAY_SANDBOX": "1", "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}
+    monkeypatch.setattr(os, "environ", _Watched(environ, asked))
+
+    load_settings()
+    runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+    server.linger_ms()
+    server.pin_workers()
+    access_keys_from_env(os.environ)
+
+    listed = set(
+        re.findall(r"^(?:# )?([A-Z][A-Z0-9_]+)=", (ROOT / ".env.example").read_text(), re.M)
+    )
+    assert len(asked) > 20
+    assert asked - listed == set()
