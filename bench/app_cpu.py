@@ -20,21 +20,30 @@ a change to the path, not a wall-clock target. The last line is then
 "own_share", "pairs"}`. `--instructions --server` also counts the pairs through gunicorn
 (one worker of the production configuration, one keep-alive client), which the in-process
 path leaves out, and adds `"server_instructions_per_req"` and `"server_adds_per_req"`.
+
+`--calls` counts Python and built-in function calls instead (cProfile), in a few seconds and
+the same from run to run: per request, the app path's, the SDK's alone and the difference,
+and the functions and packages of the own path that are called most. It says where a
+change to the path went; tests/api/test_request_cost.py holds the path to its budget. The
+last line is then `{"app_calls_per_req", "sdk_calls_per_call", "own_calls_per_req", "pairs"}`.
 """
 
 from __future__ import annotations
 
 import argparse
+import cProfile
 import http.client
 import io
 import json
 import os
+import pstats
 import re
 import shutil
 import statistics
 import subprocess
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable
 from contextlib import ExitStack
 from typing import Any
@@ -60,6 +69,7 @@ WARMUP_PAIRS = 30
 TIMED_PAIRS = 300
 # Under callgrind a pair takes about 0.2 s; 100 pairs make start-up noise negligible.
 INSTRUCTION_PAIRS = 100
+CALL_PAIRS = 50
 TOKEN_VARIABLE = "APP_CPU_TOKEN"
 PORT_VARIABLE = "APP_CPU_EMULATOR_PORT"
 COLLECTED = re.compile(r"Collected : (\d+)")
@@ -290,6 +300,58 @@ def count_instructions(pairs: int, server: bool = False) -> dict[str, Any]:
     return result
 
 
+def _calls(work: Callable[[], Any], pairs: int) -> Counter[str]:
+    """Calls per unit of `work` (a request or an SDK call), by function."""
+    profile = cProfile.Profile()
+    for _ in range(pairs):
+        profile.runcall(work)
+    counts: Counter[str] = Counter()
+    for (file, line, name), (_, calls, *_rest) in pstats.Stats(profile).stats.items():
+        site = f"{_package(file)}:{line}({name})" if line else name
+        counts[site] += calls / (2 * pairs)
+    return counts
+
+
+def _package(file: str) -> str:
+    """`flask/app.py` for a file in site-packages, `json/encoder.py` for the standard
+    library's, the path in the repository for the gateway's own."""
+    if file.startswith("<"):
+        return file
+    for marker in ("site-packages/", f"python{sys.version_info[0]}.{sys.version_info[1]}/"):
+        if marker in file:
+            return file.rsplit(marker, 1)[1]
+    return os.path.relpath(file, ROOT)
+
+
+def count_calls(pairs: int) -> dict[str, Any]:
+    """Each path's calls per request, and the own path's (app less SDK) by function."""
+    with ExitStack() as stack:
+        paths = _warm_paths(stack, _prepare(stack))
+        app, sdk = _calls(paths["app"], pairs), _calls(paths["sdk"], pairs)
+    own = Counter(app)
+    own.subtract(sdk)
+    return {
+        "app_calls_per_req": round(sum(app.values())),
+        "sdk_calls_per_call": round(sum(sdk.values())),
+        "own_calls_per_req": round(sum(own.values())),
+        "pairs": pairs,
+        "own_by_function": own,
+    }
+
+
+def _print_calls(own: Counter[str], top: int = 40) -> None:
+    packages: Counter[str] = Counter()
+    for site, calls in own.items():
+        file = site.split(":", 1)[0] if site.endswith(")") else "built-in"
+        packages[file.split("/", 1)[0].removesuffix(".py")] += calls
+    print("own calls per request, by package:")
+    for package, calls in packages.most_common(top // 2):
+        print(f"  {calls:8.1f}  {package}")
+    print("own calls per request, by function:")
+    for site, calls in own.most_common(top):
+        print(f"  {calls:8.1f}  {site}")
+
+
 def _child(path: str, pairs: int) -> None:
     """Under callgrind: the app reads the environment the parent prepared."""
     with ExitStack() as stack:
@@ -311,6 +373,11 @@ def main() -> int:
         help="with --instructions: count a request through gunicorn too (one worker of the"
         " production configuration, one keep-alive client)",
     )
+    parser.add_argument(
+        "--calls",
+        action="store_true",
+        help="count Python and built-in calls per request (cProfile): quick and repeatable",
+    )
     parser.add_argument("--child", choices=("app", "sdk"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.server and not args.instructions:
@@ -318,7 +385,16 @@ def main() -> int:
     if args.child:
         _child(args.child, args.pairs)
         return 0
-    if args.instructions:
+    if args.calls and (args.instructions or args.server):
+        parser.error("--calls counts calls, not instructions: give one of them")
+    if args.calls:
+        result = count_calls(args.pairs or CALL_PAIRS)
+        _print_calls(result.pop("own_by_function"))
+        print(
+            f"in process, one thread: app {result['app_calls_per_req']} calls/req,"
+            f" SDK alone {result['sdk_calls_per_call']}/call, own {result['own_calls_per_req']}/req"
+        )
+    elif args.instructions:
         result = count_instructions(args.pairs or INSTRUCTION_PAIRS, args.server)
         print(
             f"in process, one thread: app {result['app_instructions_per_req'] / 1e6:.2f} M"
