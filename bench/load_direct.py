@@ -61,6 +61,9 @@ class DirectSdk:
             pool_size=pool_size,
             proxy={"http": None, "https": None},
         )
+        # As app/providers/aliyun.py does: no netrc or proxy lookups from the environment on
+        # every call. Left on, they made the baseline dearer than the SDK work the gateway does.
+        self._client.session.trust_env = False
 
     def _call(self, request: RpcRequest, params: Params) -> dict:
         request.set_endpoint(self._endpoint)
