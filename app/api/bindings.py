@@ -5,13 +5,13 @@ from __future__ import annotations
 import uuid
 
 from flask import url_for
-from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import RAISE
 
 from app.api.export import CSV_RESPONSE, csv_response, wants_csv
 from app.api.idempotency import OPENAPI_PARAMETER, idempotent
 from app.api.openapi import doc_only, problems
+from app.api.resource import Resource
 from app.auth import current_actor, requires
 from app.ratelimit import upstream_quota
 from app.schemas.audit import BindingPageSchema, BindingQuerySchema
@@ -42,7 +42,7 @@ UPSTREAM_ERRORS = (409, 429, 502, 503, 504)
 
 
 @blp.route("")
-class BindingCollection(MethodView):
+class BindingCollection(Resource):
     @requires(READ, AUDIT)
     @blp.arguments(BindingQuerySchema(), location="query", unknown=RAISE)
     @blp.response(200, BindingPageSchema)
@@ -73,7 +73,7 @@ class BindingCollection(MethodView):
 
 
 @blp.route("/<uuid:binding_id>")
-class BindingItem(MethodView):
+class BindingItem(Resource):
     @requires(READ, AUDIT)
     @blp.arguments(BindingRefreshArgsSchema(), location="query")
     @blp.response(200, BindingSchema)
@@ -105,7 +105,7 @@ class BindingItem(MethodView):
 
 
 @blp.route("/<uuid:binding_id>/call-status")
-class CallStatus(MethodView):
+class CallStatus(Resource):
     @requires(READ, AUDIT)
     @upstream_quota
     @blp.arguments(CallStatusArgsSchema(), location="query")
@@ -117,7 +117,7 @@ class CallStatus(MethodView):
 
 
 @blp.route("/<uuid:binding_id>/events")
-class BindingEvents(MethodView):
+class BindingEvents(Resource):
     @requires(READ, AUDIT)
     @blp.response(200, EventListSchema)
     @problems(blp, *COMMON_ERRORS)

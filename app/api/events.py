@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import RAISE
 
 from app.api.export import CSV_RESPONSE, csv_response, wants_csv
 from app.api.openapi import doc_only, problems
+from app.api.resource import Resource
 from app.auth import requires
 from app.schemas.audit import EventPageSchema, EventQuerySchema
 from app.schemas.events import EventSchema
@@ -23,7 +23,7 @@ blp = Blueprint(
 
 
 @blp.route("")
-class EventCollection(MethodView):
+class EventCollection(Resource):
     @requires(AUDIT)
     @blp.arguments(EventQuerySchema(), location="query", unknown=RAISE)
     @blp.response(200, EventPageSchema)
