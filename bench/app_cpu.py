@@ -76,6 +76,11 @@ COLLECTED = re.compile(r"Collected : (\d+)")
 PROCESS_COLLECTED = re.compile(r"^==(\d+)== Collected : (\d+)", re.MULTILINE)
 # A preloading gunicorn under callgrind imports the app ten times slower than without.
 SERVER_START_TIMEOUT_S = 600
+# The 2-second token cache would expire every few pairs of a count, at points that vary
+# from run to run (up to 50k instructions per request apart under callgrind, where a pair
+# takes a fifth of a second or more); under load it expires once in hundreds of requests.
+# An hour keeps it from expiring during a count.
+STEADY_TOKEN_CACHE = {"TOKEN_CACHE_SECONDS": "3600"}
 
 
 class Caller:
@@ -224,14 +229,9 @@ def _under_callgrind(env: dict[str, str]) -> tuple[list[str], dict[str, str]]:
     valgrind = shutil.which("valgrind")
     if not valgrind:
         raise BenchFailed("--instructions needs valgrind (Debian package valgrind)")
-    # A fixed hash seed: dict and set layouts, and so the instruction count, repeat. Under
-    # callgrind a pair takes a fifth of a second or more, so the 2-second token cache would
-    # expire every few pairs, at points that vary from run to run (up to 50k instructions
-    # per request apart); under load it expires once in hundreds of requests. An hour
-    # keeps it from expiring during the count.
-    quiet = {"PYTHONHASHSEED": "0", "TOKEN_CACHE_SECONDS": "3600"}
+    # A fixed hash seed: dict and set layouts, and so the instruction count, repeat.
     command = [valgrind, "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable]
-    return command, env | quiet
+    return command, env | STEADY_TOKEN_CACHE | {"PYTHONHASHSEED": "0"}
 
 
 def _instructions(env: dict[str, str], path: str, pairs: int) -> int:
@@ -307,12 +307,12 @@ def _calls(work: Callable[[], Any], pairs: int) -> Counter[str]:
         profile.runcall(work)
     counts: Counter[str] = Counter()
     for (file, line, name), (_, calls, *_rest) in pstats.Stats(profile).stats.items():
-        site = f"{_package(file)}:{line}({name})" if line else name
+        site = f"{package_path(file)}:{line}({name})" if line else name
         counts[site] += calls / (2 * pairs)
     return counts
 
 
-def _package(file: str) -> str:
+def package_path(file: str) -> str:
     """`flask/app.py` for a file in site-packages, `json/encoder.py` for the standard
     library's, the path in the repository for the gateway's own."""
     if file.startswith("<"):
@@ -326,7 +326,7 @@ def _package(file: str) -> str:
 def count_calls(pairs: int) -> dict[str, Any]:
     """Each path's calls per request, and the own path's (app less SDK) by function."""
     with ExitStack() as stack:
-        paths = _warm_paths(stack, _prepare(stack))
+        paths = _warm_paths(stack, _prepare(stack) | STEADY_TOKEN_CACHE)
         app, sdk = _calls(paths["app"], pairs), _calls(paths["sdk"], pairs)
     own = Counter(app)
     own.subtract(sdk)
@@ -339,17 +339,23 @@ def count_calls(pairs: int) -> dict[str, Any]:
     }
 
 
-def _print_calls(own: Counter[str], top: int = 40) -> None:
+def by_package(calls: Counter[str]) -> Counter[str]:
+    """Calls by function (as `count_calls` names them) summed by package: `flask`,
+    `json`, `app`, and `built-in` for functions written in C."""
     packages: Counter[str] = Counter()
-    for site, calls in own.items():
+    for site, count in calls.items():
         file = site.split(":", 1)[0] if site.endswith(")") else "built-in"
-        packages[file.split("/", 1)[0].removesuffix(".py")] += calls
+        packages[file.split("/", 1)[0].removesuffix(".py")] += count
+    return packages
+
+
+def _print_calls(own: Counter[str], top: int = 40) -> None:
     print("own calls per request, by package:")
-    for package, calls in packages.most_common(top // 2):
-        print(f"  {calls:8.1f}  {package}")
+    for package, count in by_package(own).most_common(top // 2):
+        print(f"  {count:8.1f}  {package}")
     print("own calls per request, by function:")
-    for site, calls in own.most_common(top):
-        print(f"  {calls:8.1f}  {site}")
+    for site, count in own.most_common(top):
+        print(f"  {count:8.1f}  {site}")
 
 
 def _child(path: str, pairs: int) -> None:
