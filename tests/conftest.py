@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,6 +25,7 @@ from app.extensions import db
 from app.services.clients import AUDIT, READ, WRITE, create_client
 from emulator import DEFAULT_POOL_KEY, SANDBOX_ACCESS_KEY_ID, SANDBOX_ACCESS_KEY_SECRET
 
+ROOT = Path(__file__).resolve().parents[1]  # the repository
 TEST_DATABASE_URL = os.environ.get(
     "TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )

@@ -5,7 +5,6 @@ import re
 import runpy
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
@@ -13,8 +12,7 @@ from app import server
 from app.config import ConfigError, load_settings
 from emulator import SANDBOX_ACCESS_KEY_ID
 from emulator.app import access_keys_from_env
-
-ROOT = Path(__file__).resolve().parents[1]
+from tests.conftest import ROOT
 
 VARIABLES = (
     "ALIYUN_ACCESS_KEY_ID",

@@ -15,9 +15,7 @@ import pytest
 import requests
 
 from emulator import SANDBOX_ACCESS_KEY_ID, SANDBOX_ACCESS_KEY_SECRET
-from tests.conftest import TEST_DATABASE_URL
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.conftest import ROOT, TEST_DATABASE_URL
 
 
 def free_port() -> int:
