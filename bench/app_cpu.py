@@ -388,11 +388,11 @@ def main() -> int:
     args = parser.parse_args()
     if args.server and not args.instructions:
         parser.error("--server is a count: give --instructions too")
+    if args.calls and args.instructions:
+        parser.error("--calls counts calls, not instructions: give one of them")
     if args.child:
         _child(args.child, args.pairs)
         return 0
-    if args.calls and (args.instructions or args.server):
-        parser.error("--calls counts calls, not instructions: give one of them")
     if args.calls:
         result = count_calls(args.pairs or CALL_PAIRS)
         _print_calls(result.pop("own_by_function"))
