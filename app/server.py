@@ -17,6 +17,12 @@ Each worker also runs on a core of its own (`GUNICORN_PIN_WORKERS`, on by defaul
 threads pass the GIL to one another on that core instead of waking each other across
 cores, which cost about a tenth of the gateway's CPU per request (docs/performance.md).
 
+Between two requests on a connection gthread sets its socket's mode three times and
+restores it once, whether or not anything changes: four `ioctl` calls, and each lets go of
+the GIL, so with busy threads waiting the caller then waits its turn to get it back. Here
+a connection's socket asks the system only for a change (`SteadySocket`), and a body read
+to its end is not drained under a timeout set for the purpose.
+
 And each worker reads its settings as plain attributes (`SettledConfig`): gunicorn reads
 about 25 of them per request (the parser's limits once per request, `strip_header_spaces`
 once per header), and its `Config` answers each through `__getattr__`, after a failed
@@ -27,6 +33,7 @@ from __future__ import annotations
 
 import os
 import select
+import socket
 import threading
 import time
 from collections import Counter
@@ -34,6 +41,8 @@ from collections.abc import Iterable
 from contextlib import suppress
 
 from gunicorn.config import Config
+from gunicorn.http.body import LengthReader
+from gunicorn.http.message import Message
 from gunicorn.workers.base import Worker
 from gunicorn.workers.gthread import TConn, ThreadWorker
 
@@ -87,6 +96,26 @@ class SettledConfig(Config):
         self.__dict__.update((name, setting.get()) for name, setting in cfg.settings.items())
 
 
+class SteadySocket(socket.socket):
+    """A socket that makes no system call to set the timeout, or the blocking mode, it
+    already has. Same layout as `socket.socket`, so an accepted socket can become one."""
+
+    __slots__ = ()
+
+    def settimeout(self, value: float | None) -> None:
+        if value != self.gettimeout():
+            super().settimeout(value)
+
+    def setblocking(self, flag: bool) -> None:
+        self.settimeout(None if flag else 0.0)
+
+
+def read_to_end(message: Message) -> bool:
+    """Whether the request's body left nothing on the connection before the next request."""
+    body = message.body
+    return isinstance(body.reader, LengthReader) and body.reader.length == 0 and not body.failed
+
+
 class KeepAliveThreadWorker(ThreadWorker):
     """gthread, but a thread that just answered waits briefly on that connection."""
 
@@ -123,6 +152,8 @@ class KeepAliveThreadWorker(ThreadWorker):
                 os.write(self._wake_write, b"\0")
 
     def handle(self, conn: TConn) -> bool:
+        if type(conn.sock) is socket.socket:  # not yet steady, and not TLS
+            conn.sock.__class__ = SteadySocket
         with self._counts:
             self._busy += 1
         try:
@@ -133,6 +164,13 @@ class KeepAliveThreadWorker(ThreadWorker):
         finally:
             with self._counts:
                 self._busy -= 1
+
+    def _keepalive_after(self, conn: TConn, keepalive: bool) -> bool:
+        """gthread drains what the app left unread of a body, under a timeout it sets and
+        then restores, even when nothing is left."""
+        if keepalive and read_to_end(conn.parser.mesg):
+            return True
+        return super()._keepalive_after(conn, keepalive)
 
     def _next_request_soon(self, conn: TConn) -> bool:
         """Whether the connection's next request is here, or came while this thread

@@ -7,6 +7,7 @@ takes, and one thread the whole worker's: whatever they see answered in time was
 up by a thread waiting on another caller's idle connection.
 """
 
+import fcntl
 import os
 import signal
 import socket
@@ -18,7 +19,7 @@ from pathlib import Path
 import pytest
 from gunicorn.config import Config
 
-from app.server import SettledConfig, least_used_cpu
+from app.server import SettledConfig, SteadySocket, least_used_cpu
 from tests.reliability.conftest import Instance
 
 pytestmark = pytest.mark.slow
@@ -90,6 +91,36 @@ def test_a_busy_keep_alive_connection_gets_every_answer(serve, linger_ms):
     connection = HTTPConnection("127.0.0.1", port, timeout=30)
     assert [healthz(connection) for _ in range(20)] == [200] * 20
     connection.close()
+
+
+def test_a_body_the_app_did_not_read_is_not_taken_for_the_next_request(serve):
+    port = serve(**ONE_THREAD, GUNICORN_KEEPALIVE_LINGER_MS=LONG_LINGER_MS).port
+    connection = HTTPConnection("127.0.0.1", port, timeout=30)
+    # Refused before the body is read: no token.
+    body = b'{"pool_key": "FC100000000000001", "phone_a": "13800138000"}'
+    connection.request("POST", "/v1/bindings", body, {"Content-Type": "application/json"})
+    refused = connection.getresponse()
+    refused.read()
+    assert refused.status == 401
+    assert not refused.will_close
+
+    assert healthz(connection) == 200
+    connection.close()
+
+
+def test_a_caller_that_stops_sending_its_body_loses_the_connection(serve):
+    port = serve(**ONE_THREAD, GUNICORN_KEEPALIVE_LINGER_MS=LONG_LINGER_MS).port
+    head = f"POST /v1/bindings HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Length: 100\r\n"
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+        sock.sendall(f"{head}Content-Type: application/json\r\n\r\n{{".encode())
+        answer = sock.recv(65536)
+        assert answer.startswith(b"HTTP/1.1 401"), answer
+        started = time.monotonic()
+        # gunicorn waits DEFAULT_WORKER_DATA_TIMEOUT (5 s) for the rest of the body, then
+        # closes: the thread is not held by a caller who never sends it.
+        while sock.recv(65536):
+            pass
+    assert time.monotonic() - started < 5 + PROMPT_S / 2
 
 
 @pytest.mark.parametrize(
@@ -174,3 +205,46 @@ def test_a_worker_reads_every_setting_and_property_as_gunicorn_would():
     for name in [*cfg.settings, *properties]:
         assert getattr(settled, name) == getattr(cfg, name), name
     assert settled.threads == 7
+
+
+@pytest.fixture
+def steady() -> Iterator[SteadySocket]:
+    """A connected socket, made steady as the worker makes an accepted one."""
+    ours, peer = socket.socketpair()
+    ours.__class__ = SteadySocket
+    yield ours
+    ours.close()
+    peer.close()
+
+
+def os_nonblocking(sock: socket.socket) -> bool:
+    return bool(fcntl.fcntl(sock.fileno(), fcntl.F_GETFL) & os.O_NONBLOCK)
+
+
+def test_a_steady_socket_honours_every_mode_it_is_given(steady):
+    sock = steady
+    sock.setblocking(False)
+    with pytest.raises(BlockingIOError):
+        sock.recv(1)
+    sock.settimeout(0.05)
+    with pytest.raises(TimeoutError):
+        sock.recv(1)
+    sock.setblocking(True)
+    assert sock.gettimeout() is None
+    assert not os_nonblocking(sock)
+
+
+def test_a_steady_socket_asks_the_system_nothing_when_the_mode_stays(steady):
+    sock = steady
+    sock.setblocking(True)
+    # Made non-blocking behind its back: a call that reached the system would undo it.
+    fcntl.fcntl(
+        sock.fileno(), fcntl.F_SETFL, fcntl.fcntl(sock.fileno(), fcntl.F_GETFL) | os.O_NONBLOCK
+    )
+    sock.setblocking(True)
+    sock.settimeout(None)
+    assert os_nonblocking(sock)
+
+    sock.settimeout(2.0)
+    sock.setblocking(True)
+    assert not os_nonblocking(sock)
