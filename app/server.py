@@ -18,10 +18,10 @@ threads pass the GIL to one another on that core instead of waking each other ac
 cores, which cost about a tenth of the gateway's CPU per request (docs/performance.md).
 
 Between two requests on a connection gthread sets its socket's mode three times and
-restores it once, whether or not anything changes: four `ioctl` calls, and each lets go of
-the GIL, so with busy threads waiting the caller then waits its turn to get it back. Here
-a connection's socket asks the system only for a change (`SteadySocket`), and a body read
-to its end is not drained under a timeout set for the purpose.
+restores it once, whether or not anything changes: four `ioctl` calls, each letting go of
+the GIL and waking a thread that waits for it. Here a connection's socket asks the system
+only for a change (`SteadySocket`), and a body read to its end is not drained under a
+timeout set for the purpose.
 
 And each worker reads its settings as plain attributes (`SettledConfig`): gunicorn reads
 about 25 of them per request (the parser's limits once per request, `strip_header_spaces`
