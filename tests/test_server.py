@@ -7,7 +7,6 @@ takes, and one thread the whole worker's: whatever they see answered in time was
 up by a thread waiting on another caller's idle connection.
 """
 
-import fcntl
 import os
 import signal
 import socket
@@ -219,7 +218,7 @@ def steady() -> Iterator[SteadySocket]:
 
 
 def os_nonblocking(sock: socket.socket) -> bool:
-    return bool(fcntl.fcntl(sock.fileno(), fcntl.F_GETFL) & os.O_NONBLOCK)
+    return not os.get_blocking(sock.fileno())
 
 
 def test_a_steady_socket_honours_every_mode_it_is_given(steady):
@@ -239,9 +238,7 @@ def test_a_steady_socket_asks_the_system_nothing_when_the_mode_stays(steady):
     sock = steady
     sock.setblocking(True)
     # Made non-blocking behind its back: a call that reached the system would undo it.
-    fcntl.fcntl(
-        sock.fileno(), fcntl.F_SETFL, fcntl.fcntl(sock.fileno(), fcntl.F_GETFL) | os.O_NONBLOCK
-    )
+    os.set_blocking(sock.fileno(), False)
     sock.setblocking(True)
     sock.settimeout(None)
     assert os_nonblocking(sock)
