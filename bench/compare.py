@@ -9,13 +9,16 @@ per-round ratios b ÷ a with the number of rounds b won; a change is real when t
 and b wins most rounds. The last stdout line is JSON.
 
 A side is a source tree (`--a-tree`, `--b-tree`; default this checkout; a `git worktree` of
-main, say, run with this checkout's virtualenv) and gateway variables (`--a-env`, `--b-env`,
-NAME=VALUE, repeatable, as `bench.load --gateway-env` takes them).
+main, say, run with this checkout's virtualenv), gateway variables (`--a-env`, `--b-env`,
+NAME=VALUE, repeatable, as `bench.load --gateway-env` takes them) and the interpreter that
+runs its gunicorn (`--a-python`, `--b-python`; default this one; another virtualenv's
+`bin/python` with the same requirements, to weigh one CPython build against another).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 from contextlib import ExitStack
@@ -75,9 +78,12 @@ def _start_sides(stack: ExitStack, args: argparse.Namespace) -> dict[str, Stack]
         root = getattr(args, f"{side}_tree")
         overrides = dict(getattr(args, f"{side}_env"))
         database = stack.enter_context(fresh_database(side))
-        gateway = start_gateway(stack, database, emulator, overrides, root, f"gateway-{side}")
+        python = getattr(args, f"{side}_python")
+        gateway = start_gateway(
+            stack, database, emulator, overrides, root, f"gateway-{side}", python
+        )
         started[side] = Stack(emulator, gateway)
-        print(f"{side}: {root} {overrides or ''} on :{gateway.port}", flush=True)
+        print(f"{side}: {root} {python} {overrides or ''} on :{gateway.port}", flush=True)
     return started
 
 
@@ -127,6 +133,7 @@ def _settings(args: argparse.Namespace) -> dict:
         "warmup_s": args.warmup,
         **{f"{side}_tree": str(getattr(args, f"{side}_tree")) for side in SIDES},
         **{f"{side}_env": dict(getattr(args, f"{side}_env")) for side in SIDES},
+        **{f"{side}_python": getattr(args, f"{side}_python") for side in SIDES},
     }
 
 
@@ -135,6 +142,13 @@ def _tree(text: str) -> Path:
     if not (path / "gunicorn.conf.py").is_file():
         raise argparse.ArgumentTypeError(f"{path} holds no gunicorn.conf.py")
     return path
+
+
+def _python(text: str) -> str:
+    path = Path(text)
+    if not (path.is_file() and os.access(path, os.X_OK)):
+        raise argparse.ArgumentTypeError(f"{path} is not an executable interpreter")
+    return str(path)
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -148,6 +162,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
             type=environment_setting,
             metavar="NAME=VALUE",
         )
+        parser.add_argument(f"--{side}-python", type=_python, default=sys.executable)
     parser.add_argument("--rounds", type=int, default=8)
     parser.add_argument("--window", type=float, default=6, help="seconds measured per window")
     parser.add_argument("--warmup", type=float, default=2, help="seconds before each window")

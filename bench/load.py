@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import platform
 import signal
 import sys
 from collections.abc import Callable
@@ -219,7 +220,13 @@ def measure(stack: Stack, concurrency: int, args: argparse.Namespace) -> dict:
 def run(args: argparse.Namespace) -> dict:
     """Start the stack, measure, stop it; one run's result, or the sweep's."""
     overrides = dict(args.gateway_env)
-    settings = {"latency_ms": args.latency_ms, "duration_s": args.duration, "warmup_s": args.warmup}
+    settings = {
+        "latency_ms": args.latency_ms,
+        "duration_s": args.duration,
+        "warmup_s": args.warmup,
+        # Every process of the run is this interpreter, and its build moves every number.
+        "python": f"{platform.python_version()} {os.path.realpath(sys.executable)}",
+    }
     if overrides:
         settings["gateway_env"] = overrides
     with running_stack(args.latency_ms, overrides) as stack:

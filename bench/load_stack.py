@@ -233,9 +233,11 @@ def start_gateway(
     overrides: Mapping[str, str],
     root: Path = ROOT,
     name: str = "gateway",
+    python: str = sys.executable,
 ) -> Gateway:
     """Migrate, create the bench client, start gunicorn with gunicorn.conf.py, wait for all
-    its workers. `root` is the source tree it runs from (`bench.compare` starts two)."""
+    its workers. `root` is the source tree it runs from and `python` the interpreter that
+    serves it (`bench.compare` starts two, and may give each its own)."""
     port = free_port()
     env = clean_environment(
         DATABASE_URL=database_url,
@@ -245,7 +247,7 @@ def start_gateway(
         **overrides,
     )
     token = migrate_with_client(env, f"bench-{os.getpid()}-{int(time.time())}", root)
-    command = [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"]
+    command = [python, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"]
     service = Service(name, command, env, root)
     stack.callback(service.stop)
     wait_until_answering(service, port, "/readyz")

@@ -1,5 +1,7 @@
 """Comparing two gateways round by round: a drifting machine must not pick the winner."""
 
+import sys
+
 import pytest
 
 from bench.compare import compare, paired, parse_args
@@ -49,3 +51,21 @@ def test_gateway_variables_are_given_per_side():
 
     assert dict(args.a_env) == {}
     assert dict(args.b_env) == {"GUNICORN_WORKERS": "4", "GUNICORN_THREADS": "16"}
+
+
+def test_each_side_runs_this_interpreter_unless_given_its_own(tmp_path):
+    other = tmp_path / "python"
+    other.write_text("#!/bin/sh\n")
+    other.chmod(0o755)
+
+    args = parse_args(["--b-python", str(other)])
+
+    assert args.a_python == sys.executable
+    assert args.b_python == str(other)
+
+
+def test_a_side_interpreter_must_be_an_executable_file(tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        parse_args(["--b-python", str(tmp_path / "python")])
+
+    assert "is not an executable interpreter" in capsys.readouterr().err
