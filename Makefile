@@ -1,7 +1,12 @@
 # Two commands matter: `make run` (sandbox gateway on :8000) and `make test`.
 # Each sets itself up: virtualenv, pinned requirements, migrations.
 
-PYTHON ?= python3
+# The interpreter sets the pace of every request. A distribution's CPython (Debian's
+# python3.11 here) is built with profile-guided optimisation and LTO, as the production
+# image's python:3.11-slim is; a default pyenv build is neither, and runs the same request
+# path slower (docs/performance.md, fifteenth round). So the virtualenv is made from it
+# where it is installed, else from python3; `make PYTHON=...` picks another.
+PYTHON ?= $(or $(wildcard /usr/bin/python3.11),python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
