@@ -5,8 +5,10 @@
 # python3.11 here) is built with profile-guided optimisation and LTO, as the production
 # image's python:3.11-slim is; a default pyenv build is neither, and runs the same request
 # path slower (docs/performance.md, fifteenth round). So the virtualenv is made from it
-# where it is installed, else from python3; `make PYTHON=...` picks another.
-PYTHON ?= $(or $(wildcard /usr/bin/python3.11),python3)
+# where it is installed with its venv module (Debian's python3.11-venv), else from python3;
+# `make PYTHON=...` picks another.
+DISTRO_PYTHON := /usr/bin/python3.11
+PYTHON ?= $(or $(shell $(DISTRO_PYTHON) -c "import ensurepip, venv" 2>/dev/null && echo $(DISTRO_PYTHON)),python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
