@@ -67,6 +67,16 @@ def test_connections_are_kept_between_statements_even_after_a_failed_one(pool):
     assert pool.checked_out == 0
 
 
+def test_the_connection_returned_last_is_taken_first():
+    """A quiet spell keeps to one connection, not every slot's backend in turn."""
+    pool = make_pool(size=4)
+    opened = open_every_connection(pool)  # given back last to first: the first comes back last
+
+    assert {backend(pool) for _ in range(8)} == {opened[0]}
+    assert pool.checked_out == 0
+    pool.close()
+
+
 def test_a_statement_runs_again_on_the_cursor_it_ran_on_before():
     """psycopg keeps a cursor's adapters only while the same query runs on it again."""
     one = make_pool(size=1)
@@ -80,15 +90,17 @@ def test_a_statement_runs_again_on_the_cursor_it_ran_on_before():
     one.close()
 
 
-def test_after_the_server_dropped_its_connections_only_one_statement_fails(pool):
+def test_after_the_server_dropped_its_connections_only_one_statement_fails():
+    pool = make_pool(size=4)
     dropped = open_every_connection(pool)
     terminate(dropped)
 
     with pytest.raises(psycopg.OperationalError), pool.cursor() as cursor:
         cursor.execute("SELECT 1")
-    # The other idle connection died too; it was let go with the broken one.
+    # The other idle connections died too; they were let go with the broken one.
     assert backend(pool) not in dropped
     assert set(open_every_connection(pool)).isdisjoint(dropped)
+    pool.close()
 
 
 def test_an_unreachable_server_fails_at_once_and_frees_the_slot():
