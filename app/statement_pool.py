@@ -11,11 +11,11 @@ the pool holds `size` slots, each a connection or an empty place for one. The id
 a stack: the connection returned last is taken first, so a worker keeps using the few
 connections its concurrent statements need and the rest of its slots stay empty. Taken in
 turn (first in, first out), every request rotated through all of them, with a PostgreSQL
-backend each to keep warm: 11 % more of PostgreSQL's CPU per request, and a longer tail at
-latency 0 (docs/performance.md, fifteenth round). A `queue.SimpleQueue` of tokens, one per
-idle slot, does the waiting: a thread holding a token is owed a slot, as each token is put
-after its slot. Both are C; taking and returning a slot costs almost nothing. psycopg keeps a cursor's adapters
-only while the same query runs on it again: one cursor shared by the write path's
+backend each to keep warm: 5–16 % more of PostgreSQL's CPU per request (docs/performance.md,
+fifteenth round). A `queue.SimpleQueue` of tokens, one per idle slot, does the waiting: a
+thread holding a token is owed a slot, as each token is put after its slot. Both are C;
+taking and returning a slot costs almost nothing. psycopg keeps a cursor's adapters only
+while the same query runs on it again: one cursor shared by the write path's
 statements looked up its dumpers and loaders afresh on every execute, 100k instructions per
 request. psycopg_pool was measured too, at 28k, but it opens connections in background
 threads: through an outage a request would wait the whole pool timeout for a connection
