@@ -32,6 +32,14 @@ def pool() -> Iterator[StatementPool]:
     made.close()
 
 
+@pytest.fixture
+def pool_of_four() -> Iterator[StatementPool]:
+    """Enough slots that an order of hand-outs, or a close that skipped some, would show."""
+    made = make_pool(size=4)
+    yield made
+    made.close()
+
+
 def backend(pool: StatementPool) -> int:
     with pool.cursor() as cursor:
         cursor.execute("SELECT pg_backend_pid()")
@@ -67,14 +75,13 @@ def test_connections_are_kept_between_statements_even_after_a_failed_one(pool):
     assert pool.checked_out == 0
 
 
-def test_the_connection_returned_last_is_taken_first():
+def test_the_connection_returned_last_is_taken_first(pool_of_four):
     """A quiet spell keeps to one connection, not every slot's backend in turn."""
-    pool = make_pool(size=4)
+    pool = pool_of_four
     opened = open_every_connection(pool)  # given back last to first: the first comes back last
 
     assert {backend(pool) for _ in range(8)} == {opened[0]}
     assert pool.checked_out == 0
-    pool.close()
 
 
 def test_a_statement_runs_again_on_the_cursor_it_ran_on_before():
@@ -90,8 +97,8 @@ def test_a_statement_runs_again_on_the_cursor_it_ran_on_before():
     one.close()
 
 
-def test_after_the_server_dropped_its_connections_only_one_statement_fails():
-    pool = make_pool(size=4)
+def test_after_the_server_dropped_its_connections_only_one_statement_fails(pool_of_four):
+    pool = pool_of_four
     dropped = open_every_connection(pool)
     terminate(dropped)
 
@@ -100,7 +107,6 @@ def test_after_the_server_dropped_its_connections_only_one_statement_fails():
     # The other idle connections died too; they were let go with the broken one.
     assert backend(pool) not in dropped
     assert set(open_every_connection(pool)).isdisjoint(dropped)
-    pool.close()
 
 
 def test_an_unreachable_server_fails_at_once_and_frees_the_slot():
