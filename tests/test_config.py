@@ -131,6 +131,7 @@ def test_env_example_lists_every_variable_read(monkeypatch, tmp_path):
     runpy.run_path(str(ROOT / "gunicorn.conf.py"))
     server.linger_ms()
     server.pin_workers()
+    server.batch_scheduling()
     access_keys_from_env(os.environ)
 
     listed = set(

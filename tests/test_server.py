@@ -129,6 +129,7 @@ def test_a_caller_that_stops_sending_its_body_loses_the_connection(serve):
         ("GUNICORN_KEEPALIVE_LINGER_MS", "soon", "must be a whole number of milliseconds"),
         ("GUNICORN_KEEPALIVE_LINGER_MS", "-5", "must be a whole number of milliseconds"),
         ("GUNICORN_PIN_WORKERS", "yes", "must be 1 or 0"),
+        ("GUNICORN_BATCH_SCHEDULING", "on", "must be 1 or 0"),
     ],
 )
 def test_a_bad_worker_setting_stops_the_server_before_it_serves(serve, variable, value, message):
@@ -176,6 +177,40 @@ def test_unpinned_workers_may_run_anywhere_the_server_may(serve):
     instance = serve(GUNICORN_WORKERS="2", GUNICORN_PIN_WORKERS="0")
     cores = cores_of_workers(instance, pinned=False)
     assert all(cpus == os.sched_getaffinity(instance.process.pid) for cpus in cores.values())
+
+
+def policies_of_threads(pid: int) -> set[int]:
+    """The scheduling policies of a process's threads (each thread has its own)."""
+    policies = set()
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            policies.add(os.sched_getscheduler(int(task.name)))
+        except ProcessLookupError:  # a thread that ended meanwhile
+            continue
+    return policies
+
+
+def served_worker(instance: Instance) -> int:
+    """The pid of the one worker, once it has answered a request (its threads are up)."""
+    connection = HTTPConnection("127.0.0.1", instance.port, timeout=30)
+    assert healthz(connection) == 200
+    connection.close()
+    master = instance.process.pid
+    (worker,) = Path(f"/proc/{master}/task/{master}/children").read_text().split()
+    return int(worker)
+
+
+@pytest.mark.skipif(not hasattr(os, "SCHED_BATCH"), reason="needs Linux's batch policy")
+def test_every_thread_of_a_worker_runs_under_the_batch_policy(serve):
+    instance = serve(GUNICORN_WORKERS="1")
+    assert policies_of_threads(served_worker(instance)) == {os.SCHED_BATCH}
+    # The master forks and watches; it is not one of the threads that serve.
+    assert os.sched_getscheduler(instance.process.pid) == os.SCHED_OTHER
+
+
+def test_workers_keep_the_default_policy_when_batch_scheduling_is_off(serve):
+    instance = serve(GUNICORN_WORKERS="1", GUNICORN_BATCH_SCHEDULING="0")
+    assert policies_of_threads(served_worker(instance)) == {os.SCHED_OTHER}
 
 
 @pytest.mark.parametrize(
