@@ -19,8 +19,9 @@ cores, which cost about a tenth of the gateway's CPU per request (docs/performan
 And its threads run under Linux's batch policy (`GUNICORN_BATCH_SCHEDULING`, on by
 default): a thread woken by its socket or by a GIL hand-over then waits for the running one
 to block instead of preempting it, as it would under the default policy, only to find the
-GIL still held and go back to sleep: about a quarter of the worker's context switches
-(docs/performance.md, sixteenth round). The tick still preempts a thread that runs on.
+GIL still held and go back to sleep: a fifth to a quarter of the worker's context
+switches, and in most comparisons a shorter tail, though no less CPU (docs/performance.md,
+sixteenth round). The tick still preempts a thread that runs on.
 
 Between two requests on a connection gthread sets its socket's mode three times and
 restores it once, whether or not anything changes: four `ioctl` calls, each letting go of
