@@ -17,11 +17,11 @@ Each worker also runs on a core of its own (`GUNICORN_PIN_WORKERS`, on by defaul
 threads pass the GIL to one another on that core instead of waking each other across
 cores, which cost about a tenth of the gateway's CPU per request (docs/performance.md).
 And its threads run under Linux's batch policy (`GUNICORN_BATCH_SCHEDULING`, on by
-default): a thread woken by its socket or by a GIL hand-over then waits for the running one
-to block instead of preempting it, as it would under the default policy, only to find the
-GIL still held and go back to sleep: a fifth to a quarter of the worker's context
-switches, and in most comparisons a shorter tail, though no less CPU (docs/performance.md,
-sixteenth round). The tick still preempts a thread that runs on.
+default). Under the default policy a thread woken by its socket or by a GIL hand-over
+preempts the running thread, which mostly holds the GIL, and goes back to sleep; under the
+batch policy it waits for the running thread to block. That saves a fifth to a quarter of
+the worker's context switches and in most comparisons shortens the tail, though it saves no
+CPU (docs/performance.md, sixteenth round). The tick still preempts a thread that runs on.
 
 Between two requests on a connection gthread sets its socket's mode three times and
 restores it once, whether or not anything changes: four `ioctl` calls, each letting go of
