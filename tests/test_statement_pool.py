@@ -4,8 +4,9 @@ drops every connection, one that cannot be reached, a forked worker, an aged con
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack
+from typing import Any
 
 import psycopg
 import pytest
@@ -26,18 +27,29 @@ def make_pool(
 
 
 @pytest.fixture
-def pool() -> Iterator[StatementPool]:
-    made = make_pool()
-    yield made
-    made.close()
+def pools() -> Iterator[Callable[..., StatementPool]]:
+    """Makes pools as `make_pool` does, and closes every one it made, even after a test
+    failed halfway: none leaves its connections open on the server."""
+    made: list[StatementPool] = []
+
+    def make(**settings: Any) -> StatementPool:
+        made.append(make_pool(**settings))
+        return made[-1]
+
+    yield make
+    for each in made:
+        each.close()
 
 
 @pytest.fixture
-def pool_of_four() -> Iterator[StatementPool]:
+def pool(pools) -> StatementPool:
+    return pools()
+
+
+@pytest.fixture
+def pool_of_four(pools) -> StatementPool:
     """Enough slots that an order of hand-outs, or a close that skipped some, would show."""
-    made = make_pool(size=4)
-    yield made
-    made.close()
+    return pools(size=4)
 
 
 def backend(pool: StatementPool) -> int:
@@ -84,9 +96,9 @@ def test_the_connection_returned_last_is_taken_first(pool_of_four):
     assert pool.checked_out == 0
 
 
-def test_a_statement_runs_again_on_the_cursor_it_ran_on_before():
+def test_a_statement_runs_again_on_the_cursor_it_ran_on_before(pools):
     """psycopg keeps a cursor's adapters only while the same query runs on it again."""
-    one = make_pool(size=1)
+    one = pools(size=1)
     ran_on = {}
     for sql in ("SELECT 1", "SELECT 'two'", "SELECT 1", "SELECT 'two'"):
         with one.cursor(sql) as cursor:
@@ -94,7 +106,6 @@ def test_a_statement_runs_again_on_the_cursor_it_ran_on_before():
             assert cursor.fetchone()[0] in (1, "two")
             assert ran_on.setdefault(sql, cursor) is cursor
     assert ran_on["SELECT 1"] is not ran_on["SELECT 'two'"]
-    one.close()
 
 
 def test_after_the_server_dropped_its_connections_only_one_statement_fails(pool_of_four):
@@ -109,8 +120,8 @@ def test_after_the_server_dropped_its_connections_only_one_statement_fails(pool_
     assert set(open_every_connection(pool)).isdisjoint(dropped)
 
 
-def test_an_unreachable_server_fails_at_once_and_frees_the_slot():
-    unreachable = make_pool("postgresql+psycopg://postgres@127.0.0.1:1/test", size=1)
+def test_an_unreachable_server_fails_at_once_and_frees_the_slot(pools):
+    unreachable = pools(url="postgresql+psycopg://postgres@127.0.0.1:1/test", size=1)
 
     for _ in range(2):  # a slot kept by the first failure would time out the second
         with pytest.raises(psycopg.OperationalError), unreachable.cursor():
@@ -118,17 +129,15 @@ def test_an_unreachable_server_fails_at_once_and_frees_the_slot():
     assert unreachable.checked_out == 0
 
 
-def test_a_request_waits_for_a_free_connection_no_longer_than_the_timeout():
-    busy = make_pool(size=1, timeout_s=0.2)
+def test_a_request_waits_for_a_free_connection_no_longer_than_the_timeout(pools):
+    busy = pools(size=1, timeout_s=0.2)
     with busy.cursor(), pytest.raises(sa_exc.TimeoutError), busy.cursor():
         pass
-    busy.close()
 
 
-def test_an_aged_connection_is_replaced():
-    aging = make_pool(recycle_s=0)
+def test_an_aged_connection_is_replaced(pools):
+    aging = pools(recycle_s=0)
     assert backend(aging) != backend(aging)
-    aging.close()
 
 
 def test_a_forked_worker_opens_its_own_connections_and_leaves_the_parents_alone(pool):
