@@ -13,6 +13,7 @@ from app.config import Settings, load_settings
 from app.errors import register_error_handlers
 from app.extensions import api, db, migrate
 from app.flask_app import GatewayFlask
+from app.idle_connections import check_after_idle
 from app.logs import configure_logging
 from app.providers.aliyun import AliyunProvider
 from app.statement_pool import StatementPool
@@ -56,8 +57,9 @@ def _database_options(settings: Settings, url: str | None = None) -> dict:
     if (url or settings.database_url).startswith("sqlite"):
         return {}
     # No pre-ping: it costs a round trip on every checkout of the hot path. A connection
-    # that died with the server fails on use instead; the pool is then invalidated and the
-    # next request connects afresh (tests/reliability/test_database_outage.py).
+    # idle past DB_POOL_IDLE_CHECK_SECONDS is pinged instead (app/idle_connections.py); one
+    # that died with the server in use fails, the pool is then invalidated and the next
+    # request connects afresh (tests/reliability/test_database_outage.py).
     return {
         "pool_pre_ping": False,
         "pool_recycle": RECYCLE_S,
@@ -100,6 +102,10 @@ def create_app(settings: Settings | None = None) -> Flask:
         (settings.access_key_id, settings.access_key_secret),
     )
     db.init_app(app)
+    if database_options:
+        with app.app_context():
+            for engine in db.engines.values():
+                check_after_idle(engine, settings.db_pool_idle_check_s)
     migrate.init_app(app, db, directory=MIGRATIONS)
     api.init_app(app)
     ratelimit.install(app, settings)
@@ -115,5 +121,6 @@ def create_app(settings: Settings | None = None) -> Flask:
             settings.db_pool_timeout_s,
             RECYCLE_S,
             database_options["connect_args"],
+            settings.db_pool_idle_check_s,
         )
     return app

@@ -70,6 +70,7 @@ class Settings:
     db_pool_size: int = 20
     db_statement_pool_size: int = 10
     db_pool_timeout_s: float = 5.0
+    db_pool_idle_check_s: float = 10.0
     ratelimit_storage_uri: str = "memory://"
     token_cache_s: float = 2.0
     client_rate_limit: str = "1000/second"
@@ -156,6 +157,7 @@ def _read(env: Env) -> Settings:
         db_pool_size=env.int("DB_POOL_SIZE", 20),
         db_statement_pool_size=env.int("DB_STATEMENT_POOL_SIZE", 10),
         db_pool_timeout_s=env.float("DB_POOL_TIMEOUT_SECONDS", 5.0),
+        db_pool_idle_check_s=env.float("DB_POOL_IDLE_CHECK_SECONDS", 10.0),
         ratelimit_storage_uri=env.str("RATELIMIT_STORAGE_URI", "memory://"),
         token_cache_s=env.float("TOKEN_CACHE_SECONDS", 2.0),
         client_rate_limit=_rate(env, "CLIENT_RATE_LIMIT", "1000/second"),
@@ -202,6 +204,7 @@ def _check_positive(settings: Settings) -> None:
         ("DB_POOL_SIZE", settings.db_pool_size),
         ("DB_STATEMENT_POOL_SIZE", settings.db_statement_pool_size),
         ("DB_POOL_TIMEOUT_SECONDS", settings.db_pool_timeout_s),
+        ("DB_POOL_IDLE_CHECK_SECONDS", settings.db_pool_idle_check_s),
     ):
         if value <= 0:
             raise ConfigError(f"{name} must be positive, got {value}")

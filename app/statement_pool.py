@@ -23,6 +23,12 @@ that cannot come. Here, as in SQLAlchemy's pool, the requesting thread connects 
 an outage is an immediate error. A connection found broken empties the idle slots, since
 the others died with the same server.
 
+The stack's bottom slots may sit idle for long, and a server's `idle_session_timeout`, a
+firewall or a NAT table may close a connection meanwhile: the request that took it would
+fail. A slot idle for longer than `idle_check_s` is asked an empty query before use and
+opened afresh if it does not answer. A connection in steady use is never asked, so the
+busy path pays nothing (SQLAlchemy's pool does the same, app/idle_connections.py).
+
 SQLAlchemy's pool stays for everything that runs a transaction or reads
 (docs/performance.md, ninth round).
 """
@@ -47,14 +53,15 @@ _POOLS: weakref.WeakSet[StatementPool] = weakref.WeakSet()
 
 
 class _Slot:
-    """A pooled connection with its kept cursors and its age."""
+    """A pooled connection with its kept cursors, its age and when it last came back."""
 
-    __slots__ = ("connection", "cursors", "expires_at")
+    __slots__ = ("connection", "cursors", "expires_at", "idle_since")
 
     def __init__(self, connection: psycopg.Connection, expires_at: float) -> None:
         self.connection = connection
         self.cursors: dict[str, psycopg.Cursor] = {}
         self.expires_at = expires_at
+        self.idle_since = time.monotonic()
 
     def cursor(self, statement: str) -> psycopg.Cursor:
         """The cursor kept for `statement`. The request path's statements are few and each
@@ -75,12 +82,14 @@ class StatementPool:
         timeout_s: float,
         recycle_s: float,
         connect_args: Mapping[str, Any],
+        idle_check_s: float = 10.0,
     ) -> None:
         self.size = size
         self._conninfo = url.set(drivername="postgresql").render_as_string(hide_password=False)
         self._connect_args = {**connect_args, "autocommit": True}
         self._timeout_s = timeout_s
         self._recycle_s = recycle_s
+        self._idle_check_s = idle_check_s
         self._idle: collections.deque[_Slot | None]
         self._tokens: queue.SimpleQueue[None]
         self._forget()
@@ -104,6 +113,8 @@ class StatementPool:
         return self._idle.pop()
 
     def _give_back(self, slot: _Slot | None) -> None:
+        if slot is not None:
+            slot.idle_since = time.monotonic()
         self._idle.append(slot)
         self._tokens.put(None)
 
@@ -119,7 +130,7 @@ class StatementPool:
                 f"no statement connection came free in {self._timeout_s} s"
             ) from None
         try:
-            if slot is not None and slot.expires_at <= time.monotonic():
+            if slot is not None and not self._usable(slot):
                 slot.connection.close()
                 slot = None
             if slot is None:
@@ -132,6 +143,19 @@ class StatementPool:
             raise
         finally:
             self._give_back(_sound(slot))
+
+    def _usable(self, slot: _Slot) -> bool:
+        """Young enough, and, after a long idle spell, still answering."""
+        now = time.monotonic()
+        if slot.expires_at <= now:
+            return False
+        if now - slot.idle_since < self._idle_check_s:
+            return True
+        try:
+            slot.connection.execute("")
+        except psycopg.Error:
+            return False
+        return True
 
     def close(self) -> None:
         """Close the idle connections: at shutdown, or when one turned out broken (the

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 import requests
 import sqlalchemy as sa
@@ -30,6 +31,10 @@ TEST_DATABASE_URL = os.environ.get(
     "TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
 TABLES = ("binding_events", "bindings", "api_clients", "idempotency_keys")
+# Connection options under which the server closes a session idle for IDLE_TIMEOUT_S, as
+# an idle_session_timeout, a firewall or a NAT table may close a pooled connection.
+IDLE_TIMEOUT_S = 0.2
+CLOSES_IDLE_SESSIONS = f"-c idle_session_timeout={IDLE_TIMEOUT_S * 1000:.0f}"
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
@@ -219,6 +224,14 @@ def axb(**overrides: Any) -> dict[str, Any]:
     }
     body.update(overrides)
     return {k: v for k, v in body.items() if v is not None}
+
+
+def last_statement(pid: int) -> str:
+    """The last statement a PostgreSQL backend ran, as the server reports it."""
+    conninfo = sa.make_url(TEST_DATABASE_URL).set(drivername="postgresql")
+    with psycopg.connect(conninfo.render_as_string(hide_password=False)) as admin:
+        row = admin.execute("SELECT query FROM pg_stat_activity WHERE pid = %s", (pid,)).fetchone()
+    return row[0]
 
 
 def rows(gateway: Flask, sql: str, **params: Any) -> list[sa.Row]:

@@ -70,6 +70,7 @@ def test_keys_can_come_from_files(env, tmp_path):
         ("DYPLS_CONNECT_TIMEOUT", "soon", "DYPLS_CONNECT_TIMEOUT"),
         ("DYPLS_CONNECT_TIMEOUT", "0", "DYPLS_CONNECT_TIMEOUT"),
         ("DB_POOL_TIMEOUT_SECONDS", "0", "DB_POOL_TIMEOUT_SECONDS"),
+        ("DB_POOL_IDLE_CHECK_SECONDS", "-1", "DB_POOL_IDLE_CHECK_SECONDS"),
         ("DB_STATEMENT_POOL_SIZE", "0", "DB_STATEMENT_POOL_SIZE"),
         ("LOG_FORMAT", "xml", "LOG_FORMAT"),
         ("ALIYUN_ACCESS_KEY_ID_FILE", "/nonexistent/key", "ALIYUN_ACCESS_KEY_ID_FILE"),

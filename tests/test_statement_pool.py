@@ -4,6 +4,7 @@ drops every connection, one that cannot be reached, a forked worker, an aged con
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from typing import Any
@@ -15,15 +16,27 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
 
 from app.statement_pool import StatementPool
-from tests.conftest import TEST_DATABASE_URL
+from tests.conftest import (
+    CLOSES_IDLE_SESSIONS,
+    IDLE_TIMEOUT_S,
+    TEST_DATABASE_URL,
+    last_statement,
+)
 
 CONNECT = {"connect_timeout": 3}
+# A server that closes a session idle for IDLE_TIMEOUT_S.
+CLOSED_AFTER_IDLE = {**CONNECT, "options": CLOSES_IDLE_SESSIONS}
 
 
 def make_pool(
-    url: str = TEST_DATABASE_URL, size: int = 2, timeout_s: float = 5.0, recycle_s: float = 1800
+    url: str = TEST_DATABASE_URL,
+    size: int = 2,
+    timeout_s: float = 5.0,
+    recycle_s: float = 1800,
+    idle_check_s: float = 10.0,
+    connect: dict[str, Any] = CONNECT,
 ) -> StatementPool:
-    return StatementPool(make_url(url), size, timeout_s, recycle_s, CONNECT)
+    return StatementPool(make_url(url), size, timeout_s, recycle_s, connect, idle_check_s)
 
 
 @pytest.fixture
@@ -118,6 +131,27 @@ def test_after_the_server_dropped_its_connections_only_one_statement_fails(pool_
     # The other idle connections died too; they were let go with the broken one.
     assert backend(pool) not in dropped
     assert set(open_every_connection(pool)).isdisjoint(dropped)
+
+
+def test_a_connection_the_server_closed_while_idle_is_replaced_before_use(pools):
+    """A quiet spell longer than the server's idle_session_timeout costs no statement."""
+    quiet = pools(idle_check_s=0.1, connect=CLOSED_AFTER_IDLE)
+    before = backend(quiet)
+    time.sleep(IDLE_TIMEOUT_S * 3)
+
+    assert backend(quiet) != before
+
+
+def test_only_a_connection_idle_past_the_check_is_asked_first(pools):
+    """The busy path pays no round trip; a connection back from a quiet spell is asked an
+    empty query before the statement it was taken for."""
+    checked = pools(idle_check_s=0.3)
+    pid = backend(checked)
+    with checked.cursor():
+        assert last_statement(pid) == "SELECT pg_backend_pid()"
+    time.sleep(0.4)
+    with checked.cursor():
+        assert last_statement(pid) == ""
 
 
 def test_an_unreachable_server_fails_at_once_and_frees_the_slot(pools):

@@ -1,0 +1,38 @@
+"""A quiet night: the database server (or a firewall between) closed the gateway's idle
+connections. The morning's first requests are served as usual, not answered 503."""
+
+from __future__ import annotations
+
+import time
+
+from tests.conftest import Caller, axb, rows
+
+OUR_BACKENDS = "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+
+
+def backends(gateway) -> set[int]:
+    return {pid for (pid,) in rows(gateway, OUR_BACKENDS)}
+
+
+def test_connections_closed_while_the_gateway_was_quiet_cost_no_request(
+    another_worker, gateway, rides
+):
+    already = backends(gateway)
+    worker = another_worker(db_pool_idle_check_s=0.2)
+    caller = Caller(worker.test_client(), rides.token)
+    caller.bind(phone_a="13800000011")  # the statement pool's writes; the token check's read
+    assert caller.get("/v1/bindings").status_code == 200  # a list, through SQLAlchemy's pool
+    workers = backends(gateway) - already
+    rows(
+        gateway,
+        "SELECT pg_terminate_backend(pid) FROM unnest(CAST(:pids AS int[])) AS pid",
+        pids=list(workers),
+    )
+    time.sleep(0.3)
+
+    created = caller.post("/v1/bindings", json=axb(phone_a="13800000012"))
+    assert created.status_code == 201, created.get_json()
+    listed = caller.get("/v1/bindings")
+    assert listed.status_code == 200, listed.get_json()
+    assert len(listed.get_json()["items"]) == 2
+    assert not workers & backends(gateway)
