@@ -54,6 +54,7 @@ def measure_direct(stack: Stack, concurrency: int, args: argparse.Namespace) -> 
     result["cpu_ms_per_call"] = round(cpu.per_pid[os.getpid()] * 1000 / calls, 3)
     result["emulator_cpu_ms_per_call"] = round(cpu.per_pid[emulator_pid] * 1000 / calls, 3)
     result["host_busy_share"] = round(cpu.host_busy_share, 3)
+    result["host_stolen_share"] = round(cpu.host_stolen_share, 3)
     result["other_load_cores"] = round(cpu.other_cores, 2)
     progress(
         f"direct   C={concurrency}: {result['rps']:.1f} calls/s  {_timing(result)}"
@@ -68,7 +69,8 @@ def measure_direct(stack: Stack, concurrency: int, args: argparse.Namespace) -> 
 def _report_machine(phase: str, result: dict) -> None:
     """How busy the machine was, and a warning when someone else's processes shared it."""
     progress(
-        f"         host busy {result['host_busy_share']:.0%};"
+        f"         host busy {result['host_busy_share']:.0%}"
+        f" (stolen by other guests {result['host_stolen_share']:.0%});"
         f" other processes used {result['other_load_cores']:.2f} cores"
     )
     if result["other_load_cores"] > OTHER_LOAD_WARNING_CORES:
@@ -169,6 +171,7 @@ PUBLIC_DIRECT = (
     "requests",
     "errors",
     "host_busy_share",
+    "host_stolen_share",
     "other_load_cores",
 )
 PUBLIC_GATEWAY = (
@@ -184,6 +187,7 @@ PUBLIC_GATEWAY = (
     "system_cpu_share",
     "context_switches_per_req",
     "host_busy_share",
+    "host_stolen_share",
     "other_load_cores",
     "latency_bound_share",
     "unanswered_at_end",

@@ -158,6 +158,7 @@ def closed_loop(
             round(cpu.total(probe.database) * 1000 / requests, 3) if probe.database_steady else None
         ),
         "host_busy_share": round(cpu.host_busy_share, 3),
+        "host_stolen_share": round(cpu.host_stolen_share, 3),
         "other_load_cores": round(cpu.other_cores, 2),
         "unaccepted_connections": probe.unaccepted,
         "workers": [

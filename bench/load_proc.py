@@ -99,12 +99,15 @@ def pids_with_cmdline(fragment: str) -> list[int]:
     return found
 
 
-def host_busy_cores() -> tuple[float, float]:
-    """(busy, total) CPU seconds of the whole machine since boot, from /proc/stat."""
+def host_cpu_seconds() -> tuple[float, float, float]:
+    """(busy, stolen, total) CPU seconds of the whole machine since boot, from /proc/stat.
+    Stolen is the time a virtual machine's vCPUs wanted to run and the hypervisor ran
+    another guest: busy, but for nobody here."""
     with open("/proc/stat") as stat:
         values = [int(v) for v in stat.readline().split()[1:]]
     idle = values[3] + values[4]  # idle + iowait
-    return (sum(values) - idle) / TICKS_PER_S, sum(values) / TICKS_PER_S
+    stolen = values[7] if len(values) > 7 else 0
+    return (sum(values) - idle) / TICKS_PER_S, stolen / TICKS_PER_S, sum(values) / TICKS_PER_S
 
 
 def _fd_targets(pid: int) -> Iterator[str]:
@@ -151,6 +154,7 @@ class CpuUse:
 
     per_pid: dict[int, float]
     host_busy_s: float
+    host_stolen_s: float
     host_total_s: float
     wall_s: float
 
@@ -162,10 +166,17 @@ class CpuUse:
         return self.host_busy_s / self.host_total_s if self.host_total_s > 0 else 0.0
 
     @property
+    def host_stolen_share(self) -> float:
+        """The share of the machine's time the hypervisor gave other guests: well above zero,
+        every number of the window was taken on a host busy with someone else."""
+        return self.host_stolen_s / self.host_total_s if self.host_total_s > 0 else 0.0
+
+    @property
     def other_cores(self) -> float:
         """Cores kept busy by processes outside the window's pids: other people's tests, say.
         Anything well above zero means the numbers were taken on a shared machine."""
-        return max(0.0, (self.host_busy_s - sum(self.per_pid.values())) / self.wall_s)
+        mine = sum(self.per_pid.values()) + self.host_stolen_s
+        return max(0.0, (self.host_busy_s - mine) / self.wall_s)
 
 
 class CpuWindow:
@@ -174,13 +185,14 @@ class CpuWindow:
     def __init__(self, pids: Iterable[int]) -> None:
         self._started = time.monotonic()
         self._before = {pid: cpu_seconds(pid) for pid in pids}
-        self._host_before = host_busy_cores()
+        self._host_before = host_cpu_seconds()
 
     def stop(self) -> CpuUse:
-        busy, total = host_busy_cores()
+        busy, stolen, total = host_cpu_seconds()
         return CpuUse(
             per_pid={pid: cpu_seconds(pid) - before for pid, before in self._before.items()},
             host_busy_s=busy - self._host_before[0],
-            host_total_s=total - self._host_before[1],
+            host_stolen_s=stolen - self._host_before[1],
+            host_total_s=total - self._host_before[2],
             wall_s=time.monotonic() - self._started,
         )

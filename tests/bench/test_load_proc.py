@@ -6,7 +6,14 @@ import sys
 import threading
 import time
 
-from bench.load_proc import connections_per_pid, context_switches, cpu_seconds, system_seconds
+from bench.load_proc import (
+    CpuUse,
+    connections_per_pid,
+    context_switches,
+    cpu_seconds,
+    host_cpu_seconds,
+    system_seconds,
+)
 
 
 def test_context_switches_count_the_sleeps_of_every_live_thread():
@@ -85,3 +92,23 @@ def test_connections_are_counted_per_holder_while_other_descriptors_come_and_go(
 
     expected = ({holder.pid: 2}, 1)
     assert [count for count in counts if count != expected] == []
+
+
+def test_time_stolen_by_other_guests_is_not_counted_as_other_processes():
+    """On a virtual machine the hypervisor's other guests show as stolen time: the window
+    reports it as such, and does not warn of other processes on our own machine."""
+    window = CpuUse(
+        per_pid={1: 1.2, 2: 0.3}, host_busy_s=2.0, host_stolen_s=0.4, host_total_s=2.0, wall_s=1.0
+    )
+
+    assert window.host_stolen_share == 0.2
+    assert round(window.other_cores, 3) == 0.1
+
+
+def test_the_host_readings_grow_and_stolen_is_part_of_busy():
+    busy, stolen, total = host_cpu_seconds()
+    time.sleep(0.05)
+    later = host_cpu_seconds()
+
+    assert 0 <= stolen <= busy <= total
+    assert later[2] > total
