@@ -21,6 +21,17 @@ from app.statement_pool import StatementPool
 MIGRATIONS = str(Path(__file__).resolve().parent.parent / "migrations")
 # Connections older than this are replaced, in both pools (a server or firewall may drop them).
 RECYCLE_S = 1800
+# An idle connection sends a TCP keepalive every 30 s: a firewall or NAT table between keeps
+# its state instead of dropping it silently, and a server that is gone is noticed within a
+# minute. Data the server leaves unacknowledged for 10 s breaks the connection, rather than
+# holding the request through TCP's retries (about 15 minutes). libpq's own settings.
+KEEPALIVE = {
+    "keepalives": 1,
+    "keepalives_idle": 30,
+    "keepalives_interval": 10,
+    "keepalives_count": 3,
+    "tcp_user_timeout": 10_000,
+}
 
 API_SPEC = {
     "API_TITLE": "Privacy-number gateway",
@@ -72,6 +83,7 @@ def _database_options(settings: Settings, url: str | None = None) -> dict:
         "connect_args": {
             "connect_timeout": 3,
             "options": f"-c statement_timeout={settings.db_statement_timeout_ms}",
+            **KEEPALIVE,
         },
     }
 
