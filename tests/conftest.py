@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -226,12 +226,24 @@ def axb(**overrides: Any) -> dict[str, Any]:
     return {k: v for k, v in body.items() if v is not None}
 
 
+def _admin() -> psycopg.Connection:
+    conninfo = sa.make_url(TEST_DATABASE_URL).set(drivername="postgresql")
+    return psycopg.connect(conninfo.render_as_string(hide_password=False), autocommit=True)
+
+
 def last_statement(pid: int) -> str:
     """The last statement a PostgreSQL backend ran, as the server reports it."""
-    conninfo = sa.make_url(TEST_DATABASE_URL).set(drivername="postgresql")
-    with psycopg.connect(conninfo.render_as_string(hide_password=False)) as admin:
+    with _admin() as admin:
         row = admin.execute("SELECT query FROM pg_stat_activity WHERE pid = %s", (pid,)).fetchone()
     return row[0]
+
+
+def terminate(pids: Iterable[int]) -> None:
+    """End these PostgreSQL backends, as a server restart or an idle timeout would."""
+    with _admin() as admin:
+        admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM unnest(%s::int[]) AS pid", (list(pids),)
+        )
 
 
 def rows(gateway: Flask, sql: str, **params: Any) -> list[sa.Row]:

@@ -11,7 +11,6 @@ from typing import Any
 
 import psycopg
 import pytest
-import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
 
@@ -21,6 +20,7 @@ from tests.conftest import (
     IDLE_TIMEOUT_S,
     TEST_DATABASE_URL,
     last_statement,
+    terminate,
 )
 
 CONNECT = {"connect_timeout": 3}
@@ -81,14 +81,6 @@ def open_every_connection(pool: StatementPool) -> list[int]:
             cursor.execute("SELECT pg_backend_pid()")
             pids.append(cursor.fetchone()[0])
         return pids
-
-
-def terminate(pids: list[int]) -> None:
-    admin = sa.create_engine(TEST_DATABASE_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        for pid in pids:
-            conn.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
-    admin.dispose()
 
 
 def test_connections_are_kept_between_statements_even_after_a_failed_one(pool):

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import psycopg
 
 from app.extensions import db
-from tests.conftest import Caller, axb, rows
+from tests.conftest import Caller, axb, rows, terminate
 
 OUR_BACKENDS = "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
 
@@ -28,11 +28,7 @@ def test_connections_closed_while_the_gateway_was_quiet_cost_no_request(
     caller.bind(phone_a="13800000011")  # the statement pool's writes; the token check's read
     assert caller.get("/v1/bindings").status_code == 200  # a list, through SQLAlchemy's pool
     workers = backends(gateway) - already
-    rows(
-        gateway,
-        "SELECT pg_terminate_backend(pid) FROM unnest(CAST(:pids AS int[])) AS pid",
-        pids=list(workers),
-    )
+    terminate(workers)
     time.sleep(0.3)
 
     created = caller.post("/v1/bindings", json=axb(phone_a="13800000012"))
