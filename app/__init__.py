@@ -9,7 +9,13 @@ from sqlalchemy.engine import make_url
 
 from app import api as blueprints
 from app import cli, ratelimit, requests
-from app.config import Settings, load_settings
+from app.config import (
+    KEEPALIVE_IDLE_S,
+    KEEPALIVE_INTERVAL_S,
+    KEEPALIVE_PROBES,
+    Settings,
+    load_settings,
+)
 from app.errors import register_error_handlers
 from app.extensions import api, db, migrate
 from app.flask_app import GatewayFlask
@@ -27,9 +33,9 @@ RECYCLE_S = 1800
 # holding the request through TCP's retries (about 15 minutes). libpq's own settings.
 KEEPALIVE = {
     "keepalives": 1,
-    "keepalives_idle": 30,
-    "keepalives_interval": 10,
-    "keepalives_count": 3,
+    "keepalives_idle": KEEPALIVE_IDLE_S,
+    "keepalives_interval": KEEPALIVE_INTERVAL_S,
+    "keepalives_count": KEEPALIVE_PROBES,
     "tcp_user_timeout": 10_000,
 }
 

@@ -18,6 +18,9 @@ DEFAULT_DATABASE_URL = "sqlite:///instance/gateway.db"
 PRODUCTION_ENDPOINT = "https://dyplsapi.aliyuncs.com"
 SANDBOX_ENDPOINT = "http://127.0.0.1:9000"
 LOG_FORMATS = ("json", "text")
+# TCP keepalives on every connection the gateway keeps open, to PostgreSQL and to Alibaba:
+# seconds idle before the first probe, seconds between probes, unanswered probes that end it.
+KEEPALIVE_IDLE_S, KEEPALIVE_INTERVAL_S, KEEPALIVE_PROBES = 30, 10, 3
 MIN_HASH_KEY_LENGTH = 32
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import random
+import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -34,7 +35,7 @@ from aliyunsdkdyplsapi.request.v20170525.UpdateSubscriptionRequest import (
 )
 
 from app import metrics, requests
-from app.config import Settings
+from app.config import KEEPALIVE_IDLE_S, KEEPALIVE_INTERVAL_S, KEEPALIVE_PROBES, Settings
 from app.errors import (
     GatewayError,
     UpstreamFailed,
@@ -79,6 +80,21 @@ def _silence_sdk_logging() -> None:
         logger.propagate = False
 
 
+# The SDK's pooled connections send TCP keepalives, as the database's do (app/__init__.py).
+# A NAT table or firewall on the way to Alibaba then keeps its state for a quiet connection
+# instead of dropping it silently: a bind sent on such a connection would wait out the read
+# timeout into a 504 and a binding left for reconcile. A connection whose far end has gone
+# is noticed within a minute, and urllib3 replaces it before use. TCP_NODELAY is urllib3's
+# own default, kept.
+UPSTREAM_SOCKET_OPTIONS = [
+    (socket.IPPROTO_TCP, socket.TCP_NODELAY, 1),
+    (socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1),
+    (socket.IPPROTO_TCP, socket.TCP_KEEPIDLE, KEEPALIVE_IDLE_S),
+    (socket.IPPROTO_TCP, socket.TCP_KEEPINTVL, KEEPALIVE_INTERVAL_S),
+    (socket.IPPROTO_TCP, socket.TCP_KEEPCNT, KEEPALIVE_PROBES),
+]
+
+
 class AliyunProvider:
     """One thread-safe AcsClient per process, its connection pool sized to the threads."""
 
@@ -101,6 +117,8 @@ class AliyunProvider:
         # The SDK reads proxies and its CA bundle itself; the session's own environment
         # lookups (netrc on every call) only cost time.
         self._client.session.trust_env = False
+        for adapter in self._client.session.adapters.values():
+            adapter.poolmanager.connection_pool_kw["socket_options"] = UPSTREAM_SOCKET_OPTIONS
         self.breaker = CircuitBreaker(settings.circuit_threshold, settings.circuit_cooldown_s)
 
     def unavailable_for(self) -> int | None:

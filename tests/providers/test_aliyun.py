@@ -11,6 +11,8 @@ from app.errors import BindConflict, UpstreamMisconfigured, UpstreamTimeout
 from app.providers.aliyun import AliyunProvider
 from app.providers.types import BindRequest, SubscriptionRef, to_china_time
 from emulator import DEFAULT_POOL_KEY, SANDBOX_ACCESS_KEY_ID
+from emulator.app import create_app as create_emulator
+from emulator.server import serve_in_background
 from tests.conftest import test_settings
 
 
@@ -114,3 +116,31 @@ def test_an_environment_proxy_is_not_used_for_a_loopback_endpoint(emulator, monk
     provider = AliyunProvider(test_settings(emulator.url))
 
     assert provider.bind(trip()).error is None
+
+
+def keepalive_timers_towards(port: int) -> list[float | None]:
+    """For each established connection to `port` on this host, as the kernel lists it in
+    /proc/net/tcp: seconds until its next keepalive probe, or None without a keepalive timer."""
+    timers: list[float | None] = []
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with open(table) as lines:
+            next(lines)
+            for line in lines:
+                cols = line.split()
+                if cols[3] == "01" and int(cols[2].rsplit(":", 1)[1], 16) == port:
+                    timer, when = cols[5].split(":")
+                    timers.append(int(when, 16) / 100 if timer == "02" else None)
+    return timers
+
+
+def test_a_quiet_upstream_connection_is_kept_alive():
+    """Between two trips the SDK's pooled connection probes Alibaba every 30 s, so a NAT
+    table or firewall on the way keeps it rather than dropping it silently."""
+    with serve_in_background(create_emulator()) as upstream:
+        provider = AliyunProvider(test_settings(upstream.url))
+        provider.bind(trip()).unwrap()
+
+        timers = keepalive_timers_towards(upstream.port)
+
+    assert timers, "no pooled connection to the upstream"
+    assert all(timer is not None and 0 < timer <= 30 for timer in timers), timers
