@@ -85,13 +85,20 @@ def _silence_sdk_logging() -> None:
 # instead of dropping it silently: a bind sent on such a connection would wait out the read
 # timeout into a 504 and a binding left for reconcile. A connection whose far end has gone
 # is noticed within a minute, and urllib3 replaces it before use. TCP_NODELAY is urllib3's
-# own default, kept.
+# own default, kept. The timings are Linux's options; elsewhere (a laptop's `make run`) the
+# system's own keepalive timings apply.
 UPSTREAM_SOCKET_OPTIONS = [
     (socket.IPPROTO_TCP, socket.TCP_NODELAY, 1),
     (socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1),
-    (socket.IPPROTO_TCP, socket.TCP_KEEPIDLE, KEEPALIVE_IDLE_S),
-    (socket.IPPROTO_TCP, socket.TCP_KEEPINTVL, KEEPALIVE_INTERVAL_S),
-    (socket.IPPROTO_TCP, socket.TCP_KEEPCNT, KEEPALIVE_PROBES),
+    *(
+        (socket.IPPROTO_TCP, getattr(socket, name), value)
+        for name, value in (
+            ("TCP_KEEPIDLE", KEEPALIVE_IDLE_S),
+            ("TCP_KEEPINTVL", KEEPALIVE_INTERVAL_S),
+            ("TCP_KEEPCNT", KEEPALIVE_PROBES),
+        )
+        if hasattr(socket, name)
+    ),
 ]
 
 
