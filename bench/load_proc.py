@@ -126,21 +126,27 @@ def _fd_targets(pid: int) -> Iterator[str]:
                 yield target
 
 
-def connections_per_pid(pids: Iterable[int], local_port: int) -> tuple[dict[int, int], int]:
-    """Established TCP connections to `local_port` held by each pid, and how many no pid holds
-    yet (still in the listen backlog): how the accept() race spread keep-alive clients over
-    gunicorn's workers, and how many wait for any worker to take them."""
-    inodes = []
+def established_tcp(port: int, remote: bool = False) -> Iterator[list[str]]:
+    """The kernel's rows (/proc/net/tcp and tcp6, split into columns) of the established
+    TCP connections whose local port, or remote port when `remote`, is `port`."""
+    address = 2 if remote else 1
     for table in ("/proc/net/tcp", "/proc/net/tcp6"):
         try:
             with open(table) as lines:
                 next(lines)
                 for line in lines:
                     cols = line.split()
-                    if cols[3] == ESTABLISHED and int(cols[1].rsplit(":", 1)[1], 16) == local_port:
-                        inodes.append(cols[9])
+                    if cols[3] == ESTABLISHED and int(cols[address].rsplit(":", 1)[1], 16) == port:
+                        yield cols
         except FileNotFoundError:
             continue
+
+
+def connections_per_pid(pids: Iterable[int], local_port: int) -> tuple[dict[int, int], int]:
+    """Established TCP connections to `local_port` held by each pid, and how many no pid holds
+    yet (still in the listen backlog): how the accept() race spread keep-alive clients over
+    gunicorn's workers, and how many wait for any worker to take them."""
+    inodes = [cols[9] for cols in established_tcp(local_port)]
     wanted = set(inodes)
     counts = {}
     for pid in pids:

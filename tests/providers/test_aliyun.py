@@ -10,6 +10,7 @@ from app.config import parse_endpoint
 from app.errors import BindConflict, UpstreamMisconfigured, UpstreamTimeout
 from app.providers.aliyun import AliyunProvider
 from app.providers.types import BindRequest, SubscriptionRef, to_china_time
+from bench.load_proc import established_tcp
 from emulator import DEFAULT_POOL_KEY, SANDBOX_ACCESS_KEY_ID
 from emulator.app import create_app as create_emulator
 from emulator.server import serve_in_background
@@ -119,17 +120,12 @@ def test_an_environment_proxy_is_not_used_for_a_loopback_endpoint(emulator, monk
 
 
 def keepalive_timers_towards(port: int) -> list[float | None]:
-    """For each established connection to `port` on this host, as the kernel lists it in
-    /proc/net/tcp: seconds until its next keepalive probe, or None without a keepalive timer."""
+    """For each established connection to `port` on this host, as the kernel lists it:
+    seconds until its next keepalive probe, or None without a keepalive timer."""
     timers: list[float | None] = []
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        with open(table) as lines:
-            next(lines)
-            for line in lines:
-                cols = line.split()
-                if cols[3] == "01" and int(cols[2].rsplit(":", 1)[1], 16) == port:
-                    timer, when = cols[5].split(":")
-                    timers.append(int(when, 16) / 100 if timer == "02" else None)
+    for cols in established_tcp(port, remote=True):
+        timer, when = cols[5].split(":")
+        timers.append(int(when, 16) / 100 if timer == "02" else None)
     return timers
 
 
