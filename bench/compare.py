@@ -98,17 +98,25 @@ def run(args: argparse.Namespace) -> dict:
                     sides[side], DEFAULT_POOL_KEY, args.concurrency, args.warmup, args.window
                 )
                 require_few_errors(f"{side}, round {number}", result)
-                rounds[side].append({key: result[key] for key in KEPT})
-            print(f"round {number}: " + "  ".join(_line(side, rounds[side][-1]) for side in SIDES))
+                numbers = {key: result[key] for key in KEPT}
+                numbers["worker_connections"] = [w["connections"] for w in result["workers"]]
+                rounds[side].append(numbers)
+            print(
+                f"round {number}: "
+                + "  ".join(round_line(side, rounds[side][-1]) for side in SIDES)
+            )
     summary = compare(rounds)
     print(_verdict(summary), flush=True)
     return {"summary": summary, "rounds": rounds, "settings": _settings(args)}
 
 
-def _line(side: str, numbers: dict) -> str:
-    """One side's round; flagged when other processes took CPU during its window (the round
-    still counts: the pairing is there to absorb such drift)."""
+def round_line(side: str, numbers: dict) -> str:
+    """One side's round, with how its clients spread over the workers; flagged when other
+    processes took CPU during its window (the round still counts: the pairing is there to
+    absorb such drift)."""
     line = f"{side} {numbers['rps']:.1f} req/s {numbers['cpu_ms_per_req']:.3f} ms/req"
+    line += f" p99 {numbers['p99_ms']:.0f} ms, clients per worker "
+    line += "/".join(str(count) for count in numbers["worker_connections"])
     if numbers["other_load_cores"] > OTHER_LOAD_WARNING_CORES:
         line += f" (other processes: {numbers['other_load_cores']:.2f} cores)"
     return line

@@ -4,7 +4,7 @@ import sys
 
 import pytest
 
-from bench.compare import compare, paired, parse_args
+from bench.compare import compare, paired, parse_args, round_line
 
 
 def test_a_change_that_wins_every_round_wins_though_the_machine_slowed_in_between():
@@ -37,6 +37,14 @@ def test_a_round_without_database_cpu_is_left_out_not_counted_as_zero():
 
     assert verdict["rounds"] == 1
     assert verdict["ratio"] == pytest.approx(0.9)
+
+
+def test_each_round_shows_how_the_clients_spread_over_the_workers():
+    numbers = {"rps": 350.0, "cpu_ms_per_req": 2.5, "p99_ms": 120.4, "other_load_cores": 0.0}
+
+    line = round_line("a", {**numbers, "worker_connections": [23, 9]})
+
+    assert line == "a 350.0 req/s 2.500 ms/req p99 120 ms, clients per worker 23/9"
 
 
 def test_a_side_must_be_a_source_tree(tmp_path, capsys):
