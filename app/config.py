@@ -207,7 +207,11 @@ def _check_positive(settings: Settings) -> None:
         ("DB_POOL_SIZE", settings.db_pool_size),
         ("DB_STATEMENT_POOL_SIZE", settings.db_statement_pool_size),
         ("DB_POOL_TIMEOUT_SECONDS", settings.db_pool_timeout_s),
-        ("DB_POOL_IDLE_CHECK_SECONDS", settings.db_pool_idle_check_s),
     ):
         if value <= 0:
             raise ConfigError(f"{name} must be positive, got {value}")
+    if settings.db_pool_idle_check_s < 0:
+        raise ConfigError(
+            "DB_POOL_IDLE_CHECK_SECONDS must be 0 (ask before every use) or more, "
+            f"got {settings.db_pool_idle_check_s}"
+        )

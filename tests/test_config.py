@@ -49,6 +49,13 @@ def test_sandbox_uses_the_emulator(env):
     assert settings.database_url == "sqlite:///instance/gateway.db"
 
 
+def test_an_idle_check_of_zero_means_before_every_use(env):
+    env.setenv("GATEWAY_SANDBOX", "1")
+    env.setenv("DB_POOL_IDLE_CHECK_SECONDS", "0")
+
+    assert load_settings().db_pool_idle_check_s == 0
+
+
 def test_keys_can_come_from_files(env, tmp_path):
     (tmp_path / "id").write_text("LTAIfromfile\n")
     (tmp_path / "secret").write_text("s3cret\n")
@@ -70,7 +77,7 @@ def test_keys_can_come_from_files(env, tmp_path):
         ("DYPLS_CONNECT_TIMEOUT", "soon", "DYPLS_CONNECT_TIMEOUT"),
         ("DYPLS_CONNECT_TIMEOUT", "0", "DYPLS_CONNECT_TIMEOUT"),
         ("DB_POOL_TIMEOUT_SECONDS", "0", "DB_POOL_TIMEOUT_SECONDS"),
-        ("DB_POOL_IDLE_CHECK_SECONDS", "-1", "DB_POOL_IDLE_CHECK_SECONDS"),
+        ("DB_POOL_IDLE_CHECK_SECONDS", "-1", "DB_POOL_IDLE_CHECK_SECONDS must be 0"),
         ("DB_STATEMENT_POOL_SIZE", "0", "DB_STATEMENT_POOL_SIZE"),
         ("LOG_FORMAT", "xml", "LOG_FORMAT"),
         ("ALIYUN_ACCESS_KEY_ID_FILE", "/nonexistent/key", "ALIYUN_ACCESS_KEY_ID_FILE"),

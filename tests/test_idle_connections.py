@@ -62,3 +62,13 @@ def test_only_a_connection_idle_past_the_check_is_pinged(engines):
     time.sleep(0.4)
     with checked.connect():
         assert last_statement(pid) == ";"  # SQLAlchemy's ping for PostgreSQL
+
+
+def test_with_the_check_at_zero_every_check_out_is_pinged(engines):
+    always = engines()
+    check_after_idle(always, 0)
+    pid = backend(always)
+    for _ in range(2):
+        with always.connect() as conn:
+            assert last_statement(pid) == ";"
+            conn.execute(sa.text("SELECT 2"))

@@ -146,6 +146,16 @@ def test_only_a_connection_idle_past_the_check_is_asked_first(pools):
         assert last_statement(pid) == ""
 
 
+def test_with_the_check_at_zero_every_use_is_asked_first(pools):
+    """An operator who wants pre-ping's behaviour sets the check to 0."""
+    always = pools(idle_check_s=0)
+    pid = backend(always)
+    for _ in range(2):
+        with always.cursor() as cursor:
+            assert last_statement(pid) == ""
+            cursor.execute("SELECT 2")
+
+
 def test_an_unreachable_server_fails_at_once_and_frees_the_slot(pools):
     unreachable = pools(url="postgresql+psycopg://postgres@127.0.0.1:1/test", size=1)
 
