@@ -55,10 +55,13 @@ def on_starting(server):
 
 
 def pre_fork(server, worker):
-    """Each worker on a core of its own, the one the fewest live workers use (app/server.py;
-    GUNICORN_PIN_WORKERS=0 leaves the placement to the kernel)."""
-    from app.server import assign_cpu
+    """Each worker on a core of its own, the one the fewest live workers use
+    (GUNICORN_PIN_WORKERS=0 leaves the placement to the kernel), and the app's start-up
+    objects out of the cyclic collector's sight, so a worker's full collection does not
+    walk them (app/server.py)."""
+    from app.server import assign_cpu, freeze_startup_objects
 
+    freeze_startup_objects()
     assign_cpu(worker, server.WORKERS.values())
 
 

@@ -37,6 +37,7 @@ lookup that builds and drops an AttributeError: 7.1k instructions a read, agains
 
 from __future__ import annotations
 
+import gc
 import os
 import select
 import socket
@@ -89,6 +90,17 @@ def least_used_cpu(allowed: Iterable[int], taken: Iterable[int]) -> int:
     """The allowed CPU that the fewest live workers are held to; the lowest on a tie."""
     load = Counter(taken)
     return min(sorted(allowed), key=lambda cpu: load[cpu])
+
+
+def freeze_startup_objects() -> None:
+    """In the master, before a worker forks: every object alive now leaves the cyclic
+    collector's sight. The app that `preload_app` built is some 130k tracked objects that
+    live as long as the process, and a worker's full collection walked them all: 65 ms with
+    the GIL held (docs/performance.md, eighteenth round), a stall for every request that
+    worker was serving, and a write to each object's page that undid what fork shared.
+    Garbage is collected first, so no dead cycle is frozen with the living."""
+    gc.collect()
+    gc.freeze()
 
 
 def assign_cpu(worker: Worker, siblings: Iterable[Worker]) -> None:

@@ -7,9 +7,13 @@ takes, and one thread the whole worker's: whatever they see answered in time was
 up by a thread waiting on another caller's idle connection.
 """
 
+import json
 import os
 import signal
 import socket
+import subprocess
+import sys
+import textwrap
 import time
 from collections.abc import Callable, Iterator
 from http.client import HTTPConnection
@@ -20,6 +24,7 @@ from gunicorn.config import Config
 from gunicorn.workers.gthread import DEFAULT_WORKER_DATA_TIMEOUT
 
 from app.server import SettledConfig, SteadySocket, least_used_cpu
+from tests.conftest import ROOT
 from tests.reliability.conftest import Instance
 
 pytestmark = pytest.mark.slow
@@ -225,6 +230,41 @@ def test_workers_keep_the_policy_they_started_with_when_batch_scheduling_is_off(
 )
 def test_a_new_worker_takes_the_allowed_core_fewest_workers_use(allowed, taken, chosen):
     assert least_used_cpu(allowed, taken) == chosen
+
+
+# In a fresh interpreter, as gunicorn's master with preload_app: build the app, then run the
+# pre-fork hook of the production configuration.
+BUILD_THEN_FORK_HOOK = textwrap.dedent(
+    """
+    import gc, json, runpy, types
+    import wsgi
+    tracked = len(gc.get_objects())
+    hooks = runpy.run_path("gunicorn.conf.py")
+    hooks["pre_fork"](types.SimpleNamespace(WORKERS={}), types.SimpleNamespace())
+    print(json.dumps({"tracked": tracked, "frozen": gc.get_freeze_count(),
+                      "still_walked": len(gc.get_objects())}))
+    """
+)
+
+
+def test_a_workers_full_collection_does_not_walk_the_app_the_master_built(tmp_path):
+    """Each full collection used to walk the whole app with the GIL held, stalling every
+    request of the worker; after the pre-fork hook it walks what the worker makes itself."""
+    env = {**os.environ, "GATEWAY_SANDBOX": "1", "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}
+    result = subprocess.run(
+        [sys.executable, "-c", BUILD_THEN_FORK_HOOK],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    counts = json.loads(result.stdout.splitlines()[-1])
+
+    assert counts["tracked"] > 50_000  # the app, its libraries and the SDK
+    assert counts["frozen"] >= counts["tracked"] * 0.9
+    assert counts["still_walked"] < counts["tracked"] / 100
 
 
 def test_a_worker_reads_every_setting_and_property_as_gunicorn_would():
