@@ -169,7 +169,7 @@ def _read(env: Env) -> Settings:
         log_format=log_format,
         audit_hash_key=_hash_key(env),
     )
-    _check_positive(settings)
+    _check_ranges(settings)
     return settings
 
 
@@ -196,7 +196,8 @@ def _rate(env: Env, name: str, default: str) -> str:
     return value
 
 
-def _check_positive(settings: Settings) -> None:
+def _check_ranges(settings: Settings) -> None:
+    """Sizes, timeouts and thresholds must be positive; the idle check may be 0 (always)."""
     for name, value in (
         ("DYPLS_CONNECT_TIMEOUT", settings.connect_timeout),
         ("DYPLS_READ_TIMEOUT", settings.read_timeout),
