@@ -39,7 +39,10 @@ def progress(message: str) -> None:
 
 
 def _timing(summary: dict) -> str:
-    return f"p50 {summary['p50_ms']:.2f} ms  p99 {summary['p99_ms']:.2f} ms"
+    return (
+        f"p50 {summary['p50_ms']:.2f} ms  p99 {summary['p99_ms']:.2f} ms"
+        f"  max {summary['max_ms']:.1f} ms"
+    )
 
 
 def measure_direct(stack: Stack, concurrency: int, args: argparse.Namespace) -> dict:
@@ -154,6 +157,8 @@ def measure_fixed_rate(stack: Stack, args: argparse.Namespace) -> dict:
         "gateway_p99_ms": through["p99_ms"],
         "direct_p50_ms": direct["p50_ms"],
         "direct_p99_ms": direct["p99_ms"],
+        "gateway_max_ms": through["max_ms"],
+        "direct_max_ms": direct["max_ms"],
     }
     progress(
         f"fixed    {args.rate:g} req/s: gateway {_timing(through)}, direct {_timing(direct)}"
@@ -167,6 +172,7 @@ PUBLIC_DIRECT = (
     "rps",
     "p50_ms",
     "p99_ms",
+    "max_ms",
     "cpu_ms_per_call",
     "requests",
     "errors",
@@ -178,6 +184,7 @@ PUBLIC_GATEWAY = (
     "rps",
     "p50_ms",
     "p99_ms",
+    "max_ms",
     "cpu_ms_per_req",
     "own_cpu_ms_per_req",
     "rss_mb",
