@@ -174,8 +174,10 @@ class StatementPool:
 
 
 def _sound(slot: _Slot | None) -> _Slot | None:
-    """The slot as it goes back: emptied unless its connection is idle and sound."""
-    if slot is not None and slot.connection.info.transaction_status != pq.TransactionStatus.IDLE:
+    """The slot as it goes back: emptied unless its connection is idle and sound. Asked of
+    libpq's connection directly: `connection.info` builds a `ConnectionInfo` on every read,
+    and its answer an enum."""
+    if slot is not None and slot.connection.pgconn.transaction_status != pq.TransactionStatus.IDLE:
         slot.connection.close()
         return None
     return slot
