@@ -82,7 +82,7 @@ class StatementPool:
         timeout_s: float,
         recycle_s: float,
         connect_args: Mapping[str, Any],
-        idle_check_s: float = 10.0,
+        idle_check_s: float,
     ) -> None:
         self.size = size
         self._conninfo = url.set(drivername="postgresql").render_as_string(hide_password=False)
