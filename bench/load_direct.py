@@ -85,7 +85,7 @@ class DirectSdk:
             phone_b=phone_b,
             expires_at=datetime.now(UTC) + timedelta(seconds=TTL_SECONDS),
         )
-        dto = self._call(BindAxbRequest(), request.params())["SecretBindDTO"]
+        dto = self._call(BindAxbRequest(), request.params)["SecretBindDTO"]
         return SubscriptionRef(self._pool_key, str(dto["SubsId"]), str(dto["SecretNo"]))
 
     def unbind(self, ref: SubscriptionRef) -> None:

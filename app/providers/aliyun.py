@@ -140,11 +140,11 @@ class AliyunProvider:
 
     def bind(self, request: BindRequest) -> Attempt[Bound]:
         sdk_request = BindAxbRequest() if request.type == "AXB" else BindAxnRequest()
-        attempt = self._call(sdk_request, request.action, request.params())
+        attempt = self._call(sdk_request, request.action, request.params)
         return attempt.map(lambda body: _bound(body.get("SecretBindDTO") or {}))
 
     def update(self, request: UpdateRequest) -> Attempt[None]:
-        return self._call(UpdateSubscriptionRequest(), request.action, request.params()).map(
+        return self._call(UpdateSubscriptionRequest(), request.action, request.params).map(
             lambda _: None
         )
 

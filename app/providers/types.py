@@ -7,7 +7,7 @@ very parameters sent upstream are also what the event history records.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Protocol
 
@@ -26,9 +26,11 @@ def from_china_time(text: str) -> datetime:
     return datetime.strptime(text, ALIBABA_TIME_FORMAT).replace(tzinfo=CHINA_TIME)
 
 
-def _present(**params: str | bool | None) -> Params:
-    """Drop absent values: an SDK setter given None sends the string "None"."""
-    return {name: value for name, value in params.items() if value is not None}
+def _settle_params(request: object, **params: str | bool | None) -> None:
+    """Set a frozen request's `params`, absent values dropped: an SDK setter given None
+    sends the string "None"."""
+    present = {name: value for name, value in params.items() if value is not None}
+    object.__setattr__(request, "params", present)
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,13 +45,13 @@ class BindRequest:
     record_calls: bool = False
     out_id: str | None = None
     call_restrict: str | None = None
+    params: Params = field(init=False, repr=False, compare=False)
 
-    @property
-    def action(self) -> str:
-        return "BindAxb" if self.type == "AXB" else "BindAxn"
-
-    def params(self) -> Params:
-        return _present(
+    def __post_init__(self) -> None:
+        """The wire parameters are made once: the history records the very dict the SDK
+        sends, and Alibaba's time is formatted once per request, not once per reader."""
+        _settle_params(
+            self,
             PoolKey=self.pool_key,
             PhoneNoA=self.phone_a,
             PhoneNoB=self.phone_b,
@@ -60,6 +62,10 @@ class BindRequest:
             OutId=self.out_id,
             CallRestrict=self.call_restrict,
         )
+
+    @property
+    def action(self) -> str:
+        return "BindAxb" if self.type == "AXB" else "BindAxn"
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,13 +87,12 @@ class UpdateRequest:
     phone_b: str | None = None
     expires_at: datetime | None = None
     call_restrict: str | None = None
+    params: Params = field(init=False, repr=False, compare=False)
 
-    @property
-    def action(self) -> str:
-        return f"UpdateSubscription.{self.operation}"
-
-    def params(self) -> Params:
-        return _present(
+    def __post_init__(self) -> None:
+        """Made once, as BindRequest's are."""
+        _settle_params(
+            self,
             PoolKey=self.ref.pool_key,
             SubsId=self.ref.subs_id,
             PhoneNoX=self.ref.phone_x,
@@ -97,6 +102,10 @@ class UpdateRequest:
             Expiration=to_china_time(self.expires_at) if self.expires_at else None,
             CallRestrict=self.call_restrict,
         )
+
+    @property
+    def action(self) -> str:
+        return f"UpdateSubscription.{self.operation}"
 
 
 # UnbindSubscription's parameters, each named by the SubscriptionRef field (and bindings

@@ -134,7 +134,7 @@ def create(actor: Actor, data: dict[str, Any]) -> Row:
             "created_at": now,
             "updated_at": now,
         },
-        history.request_row(actor, binding_id, client.id, request.action, request.params()),
+        history.request_row(actor, binding_id, client.id, request.action, request.params),
     )
 
     attempt = _provider().bind(request)
@@ -258,7 +258,7 @@ def update(actor: Actor, binding_id: uuid.UUID, data: dict[str, Any]) -> Row:
         **{field: value if field != "call_restrict" else value or CLEAR_RESTRICTION},
     )
     writes.record_request(
-        history.request_row(actor, row.id, actor.client.id, request.action, request.params())
+        history.request_row(actor, row.id, actor.client.id, request.action, request.params)
     )
     attempt = _provider().update(request)
     if attempt.error is not None:
