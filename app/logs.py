@@ -57,17 +57,25 @@ class Scrubber:
 
 class JsonFormatter(logging.Formatter):
     """`ts` is RFC 3339 in UTC to the millisecond, as datetime's isoformat writes it, made
-    from logging's own `formatTime` and `msecs`: an aware datetime per line cost more."""
-
-    converter = time.gmtime
+    from the record's `created` and `msecs`: an aware datetime per line cost more. Lines
+    come many to a second, so the second's text is kept and made anew when it changes."""
 
     def __init__(self, scrub: Scrubber) -> None:
         super().__init__()
         self.scrub = scrub
+        self._second: tuple[int, str] = (-1, "")
+
+    def _timestamp(self, record: logging.LogRecord) -> str:
+        second, text = self._second
+        if int(record.created) != second:
+            second = int(record.created)
+            text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+            self._second = (second, text)
+        return f"{text}.{int(record.msecs):03d}+00:00"
 
     def format(self, record: logging.LogRecord) -> str:
         entry = {
-            "ts": f"{self.formatTime(record, '%Y-%m-%dT%H:%M:%S')}.{int(record.msecs):03d}+00:00",
+            "ts": self._timestamp(record),
             "level": record.levelname,
             "logger": record.name,
             "msg": record.getMessage(),

@@ -69,6 +69,26 @@ def test_the_access_line_names_the_client_and_the_request(rides, log_output):
     assert line["latency_ms"] > 0
 
 
+def test_each_line_carries_the_time_of_its_own_record(log_output):
+    """The formatter keeps a second's text for the lines that follow within it."""
+    log = logging.getLogger("app")
+    times = (1764331199.75, 1764331199.875, 1764331200.0, 1764331200.5, 1764331199.25)
+    for created in times:
+        record = log.makeRecord(log.name, logging.INFO, "", 0, "tick", (), None)
+        record.created, record.msecs = created, (created - int(created)) * 1000
+        log.handle(record)
+
+    stamps = [json.loads(line)["ts"] for line in log_output.getvalue().splitlines()]
+    assert stamps == [
+        "2025-11-28T11:59:59.750+00:00",
+        "2025-11-28T11:59:59.875+00:00",
+        "2025-11-28T12:00:00.000+00:00",
+        "2025-11-28T12:00:00.500+00:00",
+        "2025-11-28T11:59:59.250+00:00",
+    ]
+    assert [datetime.fromisoformat(stamp).timestamp() for stamp in stamps] == pytest.approx(times)
+
+
 def test_above_info_a_request_leaves_no_access_line(rides, log_at):
     output = log_at(logging.WARNING)
 
