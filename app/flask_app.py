@@ -1,7 +1,7 @@
-"""The Flask class the gateway runs on: Flask's own, less two costs it paid on every request.
+"""The Flask class the gateway runs on: Flask's own, less three costs it paid on every request.
 
-Both were found counting the request path's instructions under callgrind
-(docs/performance.md, tenth round); neither changes what a client receives.
+Each was found counting or sampling the request path (docs/performance.md, tenth and
+twentieth rounds); none changes what a client receives.
 """
 
 from __future__ import annotations
@@ -11,8 +11,9 @@ from collections.abc import Callable
 from inspect import CO_COROUTINE
 from typing import Any
 
-from flask import Flask
+from flask import Flask, Request, Response
 from flask.json.provider import DefaultJSONProvider
+from flask.sessions import NullSession, SessionInterface
 
 COMPACT = {"separators": (",", ":")}
 
@@ -36,8 +37,24 @@ class JsonProvider(DefaultJSONProvider):
         return super().dumps(obj, **kwargs)
 
 
+class NoSessions(SessionInterface):
+    """The API is stateless, its callers known by bearer token: no cookie session is read or
+    written. Flask's default interface looked for a secret key and, finding none, made a
+    fresh null session for every request. Here every request shares one, which refuses any
+    write as each fresh one did."""
+
+    _shared = NullSession()
+
+    def open_session(self, app: Flask, request: Request) -> NullSession:
+        return self._shared
+
+    def save_session(self, app: Flask, session: NullSession, response: Response) -> None:
+        return None
+
+
 class GatewayFlask(Flask):
     json_provider_class = JsonProvider
+    session_interface = NoSessions()
 
     def ensure_sync(self, func: Callable[..., Any]) -> Callable[..., Any]:
         """A plain function as it is, known by its code's flags; anything else as Flask

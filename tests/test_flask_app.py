@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from flask import Flask
+from flask import Flask, session
 
 from app.flask_app import GatewayFlask
 
@@ -41,3 +41,25 @@ def test_plain_views_run_as_written_and_async_ones_are_still_flasks_business():
     assert app.ensure_sync(plain) is plain
     with pytest.raises(RuntimeError, match="async"):
         app.ensure_sync(asynchronous)
+
+
+def test_the_api_keeps_no_session_even_with_a_secret_key():
+    app = GatewayFlask(__name__)
+    app.config.update(TESTING=True, SECRET_KEY="set by mistake")
+
+    @app.post("/remember")
+    def remember():
+        session["caller"] = "rides"
+        return "kept"
+
+    @app.get("/ping")
+    def ping():
+        return "pong"
+
+    client = app.test_client()
+    for _ in range(2):
+        with pytest.raises(RuntimeError, match="session is unavailable"):
+            client.post("/remember")
+    answer = client.get("/ping")
+    assert answer.status_code == 200
+    assert "Set-Cookie" not in answer.headers
