@@ -55,6 +55,13 @@ class Scrubber:
         return LANDLINE.sub(r"\1****\2", line)
 
 
+def _extras(record: logging.LogRecord) -> dict[str, object]:
+    """The EXTRA_FIELDS a record carries. `extra=` puts them in the record's own dict, so
+    they are read there: `hasattr` and `getattr` cost two calls a field, nine fields a line."""
+    fields = record.__dict__
+    return {name: fields[name] for name in EXTRA_FIELDS if name in fields}
+
+
 class JsonFormatter(logging.Formatter):
     """`ts` is RFC 3339 in UTC to the millisecond, as datetime's isoformat writes it, made
     from the record's `created` and `msecs`: an aware datetime per line cost more. Lines
@@ -80,7 +87,7 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "msg": record.getMessage(),
         }
-        entry.update({k: getattr(record, k) for k in EXTRA_FIELDS if hasattr(record, k)})
+        entry.update(_extras(record))
         if record.exc_info:
             entry["exc"] = self.formatException(record.exc_info)
         return self.scrub(ENCODE_JSON(entry))
@@ -92,7 +99,7 @@ class TextFormatter(logging.Formatter):
         self.scrub = scrub
 
     def format(self, record: logging.LogRecord) -> str:
-        extras = " ".join(f"{k}={getattr(record, k)}" for k in EXTRA_FIELDS if hasattr(record, k))
+        extras = " ".join(f"{k}={v}" for k, v in _extras(record).items())
         return self.scrub(f"{super().format(record)} {extras}".rstrip())
 
 

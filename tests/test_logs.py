@@ -21,9 +21,9 @@ def log_at(gateway):
     settings = gateway.config["GATEWAY_SETTINGS"]
     secrets = (settings.access_key_id, settings.access_key_secret)
 
-    def configure(level: int) -> io.StringIO:
+    def configure(level: int, fmt: str = "json") -> io.StringIO:
         buffer = io.StringIO()
-        configure_logging(level, "json", secrets, stream=buffer)
+        configure_logging(level, fmt, secrets, stream=buffer)
         return buffer
 
     yield configure
@@ -67,6 +67,17 @@ def test_the_access_line_names_the_client_and_the_request(rides, log_output):
     assert line["client"] == "rides"
     assert line["status"] == 201
     assert line["latency_ms"] > 0
+
+
+def test_the_text_format_names_the_same_fields(rides, log_at):
+    buffer = log_at(logging.INFO, "text")
+
+    rides.post("/v1/bindings", json=axb(), headers={"X-Request-ID": "req-13800138000"})
+
+    (line,) = [x for x in buffer.getvalue().splitlines() if " gateway.access " in x]
+    assert " INFO gateway.access request request_id=req-138****8000 client=rides " in line
+    assert " method=POST route=/v1/bindings status=201 latency_ms=" in line
+    assert re.search(r" upstream_action=BindAxb upstream_code=OK upstream_request_id=\S+$", line)
 
 
 def test_each_line_carries_the_time_of_its_own_record(log_output):
