@@ -210,9 +210,10 @@ def record_outcome(
     if not UPDATABLE.issuperset(changed):
         raise ValueError(f"not updatable: {set(changed) - UPDATABLE}")
     if pool := _statements():
-        rows = [{k: history.jsonable(v) for k, v in e.items() if k != "binding_id"} for e in events]
+        # Each event's binding_id is left in its JSON: the record type below does not
+        # name it, so PostgreSQL reads the binding's id from the UPDATE instead.
         params = {**changes, "binding_id": binding_id, "owner": owner}
-        params["events"] = Jsonb(rows)
+        params["events"] = Jsonb(events, dumps=history.encode_json)
         return _run(pool, _outcome_sql(changed), params)
     with db.engine.begin() as conn:
         row = conn.execute(
