@@ -210,8 +210,8 @@ def record_outcome(
     if not UPDATABLE.issuperset(changed):
         raise ValueError(f"not updatable: {set(changed) - UPDATABLE}")
     if pool := _statements():
-        # Each event's binding_id is left in its JSON: the record type below does not
-        # name it, so PostgreSQL reads the binding's id from the UPDATE instead.
+        # Each event's binding_id is left in its JSON: the record type of `_outcome_sql`
+        # does not name it, so PostgreSQL takes the binding's id from the UPDATE instead.
         params = {**changes, "binding_id": binding_id, "owner": owner}
         params["events"] = Jsonb(events, dumps=history.encode_json)
         return _run(pool, _outcome_sql(changed), params)
