@@ -32,6 +32,8 @@ from emulator import DEFAULT_POOL_KEY
 SWEEP_CONCURRENCY = (1, 8, 32, 64)
 OPEN_LOOP_THREADS = 32
 OTHER_LOAD_WARNING_CORES = 0.15
+IO_STALL_WARNING_SHARE = 0.15
+MACHINE = ("host_busy_share", "host_stolen_share", "host_io_stalled_share", "other_load_cores")
 
 
 def progress(message: str) -> None:
@@ -56,9 +58,7 @@ def measure_direct(stack: Stack, concurrency: int, args: argparse.Namespace) -> 
     calls = result["requests"]
     result["cpu_ms_per_call"] = round(cpu.per_pid[os.getpid()] * 1000 / calls, 3)
     result["emulator_cpu_ms_per_call"] = round(cpu.per_pid[emulator_pid] * 1000 / calls, 3)
-    result["host_busy_share"] = round(cpu.host_busy_share, 3)
-    result["host_stolen_share"] = round(cpu.host_stolen_share, 3)
-    result["other_load_cores"] = round(cpu.other_cores, 2)
+    result.update(cpu.machine())
     progress(
         f"direct   C={concurrency}: {result['rps']:.1f} calls/s  {_timing(result)}"
         f"  cpu {result['cpu_ms_per_call']:.3f} ms/call"
@@ -69,17 +69,25 @@ def measure_direct(stack: Stack, concurrency: int, args: argparse.Namespace) -> 
     return result
 
 
-def _report_machine(phase: str, result: dict) -> None:
-    """How busy the machine was, and a warning when someone else's processes shared it."""
+def _report_machine(phase: str, machine: dict, side: str = "") -> None:
+    """How busy the machine was, and a warning when someone else's processes shared it or
+    its disk stalled."""
     progress(
-        f"         host busy {result['host_busy_share']:.0%}"
-        f" (stolen by other guests {result['host_stolen_share']:.0%});"
-        f" other processes used {result['other_load_cores']:.2f} cores"
+        f"         {side}host busy {machine['host_busy_share']:.0%}"
+        f" (stolen by other guests {machine['host_stolen_share']:.0%});"
+        f" other processes used {machine['other_load_cores']:.2f} cores;"
+        f" something waited on the disk {_share(machine['host_io_stalled_share'])} of the time"
     )
-    if result["other_load_cores"] > OTHER_LOAD_WARNING_CORES:
+    if machine["other_load_cores"] > OTHER_LOAD_WARNING_CORES:
         progress(
-            f"WARNING: {phase}: other processes used {result['other_load_cores']:.2f} cores"
+            f"WARNING: {phase}: other processes used {machine['other_load_cores']:.2f} cores"
             " during the window; these numbers are disturbed, run again on a quiet machine"
+        )
+    stalled = machine["host_io_stalled_share"]
+    if stalled is not None and stalled > IO_STALL_WARNING_SHARE:
+        progress(
+            f"WARNING: {phase}: something waited on the disk {stalled:.0%} of the window"
+            " (durable commits alone take a few per cent); a slow disk is in these latencies"
         )
 
 
@@ -140,15 +148,16 @@ def measure_gateway(
 def measure_fixed_rate(stack: Stack, args: argparse.Namespace) -> dict:
     """Open loop at `--rate`: what the gateway adds to each call's latency, queueing included."""
     stack.emulator.reset()
-    through = load_gateway.open_loop(
-        stack.gateway, DEFAULT_POOL_KEY, args.rate, args.warmup, args.duration
-    )
+    through = load_gateway.open_loop(stack, DEFAULT_POOL_KEY, args.rate, args.warmup, args.duration)
     require_few_errors("fixed rate through the gateway", through)
     stack.emulator.reset()
     sdk = load_direct.DirectSdk(stack.emulator.port, DEFAULT_POOL_KEY, OPEN_LOOP_THREADS)
     plan = OpenLoopPlan(args.rate, args.warmup, args.duration)
-    direct = load_direct.open_loop(sdk, plan, OPEN_LOOP_THREADS).summary()
+    watched = (os.getpid(), stack.emulator.service.pid)
+    tally, cpu = load_direct.open_loop(sdk, plan, OPEN_LOOP_THREADS, watched)
+    direct = tally.summary()
     require_few_errors("fixed rate direct", direct)
+    machine = {"gateway": {k: through[k] for k in MACHINE}, "direct": cpu.machine()}
     result = {
         "added_p50_ms": round(through["p50_ms"] - direct["p50_ms"], 3),
         "added_p99_ms": round(through["p99_ms"] - direct["p99_ms"], 3),
@@ -159,12 +168,15 @@ def measure_fixed_rate(stack: Stack, args: argparse.Namespace) -> dict:
         "direct_p99_ms": direct["p99_ms"],
         "gateway_max_ms": through["max_ms"],
         "direct_max_ms": direct["max_ms"],
+        "machine": machine,
     }
     progress(
         f"fixed    {args.rate:g} req/s: gateway {_timing(through)}, direct {_timing(direct)}"
         f" → added p50 {result['added_p50_ms']:.2f} ms, p99 {result['added_p99_ms']:.2f} ms"
         f" ({through['requests']} + {direct['requests']} requests)"
     )
+    for side, numbers in machine.items():
+        _report_machine(f"fixed rate, {side}", numbers, f"{side}: ")
     return result
 
 
@@ -176,9 +188,7 @@ PUBLIC_DIRECT = (
     "cpu_ms_per_call",
     "requests",
     "errors",
-    "host_busy_share",
-    "host_stolen_share",
-    "other_load_cores",
+    *MACHINE,
 )
 PUBLIC_GATEWAY = (
     "rps",
@@ -193,9 +203,7 @@ PUBLIC_GATEWAY = (
     "db_cpu_ms_per_req",
     "system_cpu_share",
     "context_switches_per_req",
-    "host_busy_share",
-    "host_stolen_share",
-    "other_load_cores",
+    *MACHINE,
     "latency_bound_share",
     "unanswered_at_end",
     "unaccepted_connections",
@@ -209,7 +217,7 @@ def _share(value: float | None) -> str:
 
 def _database_cpu(ms_per_req: float | None) -> str:
     if ms_per_req is None:
-        return "n/a (backends came and went in the window)"
+        return "n/a (a backend ended in the window)"
     return f"{ms_per_req:.3f} ms/req"
 
 

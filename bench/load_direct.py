@@ -11,7 +11,7 @@ import json
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -29,7 +29,7 @@ from app.config import Settings
 from app.providers.types import BindRequest, Params, SubscriptionRef, unbind_params
 from bench.load_plan import TTL_SECONDS, OpenLoopPlan, PhoneNumbers
 from bench.load_proc import CpuUse, CpuWindow
-from bench.load_stats import Tally
+from bench.load_stats import BenchFailed, Tally
 from emulator import SANDBOX_ACCESS_KEY_ID, SANDBOX_ACCESS_KEY_SECRET
 
 T = TypeVar("T")
@@ -141,11 +141,17 @@ def closed_loop(
     return tally, cpu
 
 
-def open_loop(sdk: DirectSdk, plan: OpenLoopPlan, threads: int) -> Tally:
-    """The fixed-rate schedule through the SDK, each call timed from when it was due."""
+def open_loop(
+    sdk: DirectSdk, plan: OpenLoopPlan, threads: int, watched: Iterable[int]
+) -> tuple[Tally, CpuUse]:
+    """The fixed-rate schedule through the SDK, each call timed from when it was due; the CPU
+    of `watched` and of the machine from the first measured slot's due time to the window's
+    end."""
     start = time.monotonic()
     tally = Tally(*plan.window(start))
     created: dict[int, Future[SubscriptionRef | None]] = {}
+    window: CpuWindow | None = None
+    cpu: CpuUse | None = None
 
     def unbind(due: float, binding: Future[SubscriptionRef | None]) -> None:
         ref = binding.result()
@@ -156,9 +162,15 @@ def open_loop(sdk: DirectSdk, plan: OpenLoopPlan, threads: int) -> Tally:
         for slot in plan.slots:
             due = start + plan.due(slot)
             _sleep_until(due)
+            if window is None and due >= tally.start:
+                window = CpuWindow(watched)
+            elif window is not None and cpu is None and due >= tally.end:
+                cpu = window.stop()
             target = plan.deleted_binding(slot)
             if plan.binds(slot):
                 created[slot] = executor.submit(timed, tally, "BindAxb", due, sdk.bind)
             elif target is not None:
                 executor.submit(unbind, due, created.pop(target))
-    return tally
+    if window is None:
+        raise BenchFailed("the fixed-rate plan has no slot inside its window")
+    return tally, cpu if cpu is not None else window.stop()

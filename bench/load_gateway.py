@@ -18,6 +18,7 @@ from bench.load_proc import (
     CpuWindow,
     connections_per_pid,
     context_switches,
+    cpu_seconds,
     pids_with_cmdline,
     rss_mb,
     system_seconds,
@@ -89,17 +90,17 @@ class WindowProbe:
         self.workers = stack.gateway.workers()
         self.gunicorn = (stack.gateway.master, *self.workers)
         self.database: list[int] = []
+        self.database_cpu_s: float | None = None
         self._window: CpuWindow | None = None
         self.cpu: CpuUse | None = None
         self.connections: dict[int, int] = {}
         self.unaccepted = 0
-        self.database_steady = True
         self.system_s = 0.0
         self.switches = 0
 
     def open(self, loadgen_pid: int) -> None:
-        # Backends are looked up now: each worker's pool opened its connections in the warm-up.
-        self.database = pids_with_cmdline(f" {self._stack.gateway.database} ")
+        # The backends the pools opened in the warm-up; any opened later is found at the close.
+        self.database = backends(self._stack.gateway.database)
         ours = (self._stack.emulator.service.pid, loadgen_pid, os.getpid(), *self._bystanders)
         self.system_s = -sum(system_seconds(pid) for pid in self.gunicorn)
         self.switches = -sum(context_switches(pid) for pid in self.gunicorn)
@@ -116,9 +117,24 @@ class WindowProbe:
         self.cpu = self._window.stop()
         self.system_s += sum(system_seconds(pid) for pid in self.gunicorn)
         self.switches += sum(context_switches(pid) for pid in self.gunicorn)
-        self.database_steady = self.database == pids_with_cmdline(
-            f" {self._stack.gateway.database} "
-        )
+        self.database_cpu_s = database_cpu(self._stack.gateway.database, self.database, self.cpu)
+
+
+def backends(database: str) -> list[int]:
+    """The PostgreSQL backends connected to `database`, by their process titles."""
+    return pids_with_cmdline(f" {database} ")
+
+
+def database_cpu(database: str, at_start: list[int], cpu: CpuUse) -> float | None:
+    """The CPU of `database`'s backends over a window that watched `at_start`. A pool opens a
+    connection when its concurrent statements first need one, so a backend may start inside
+    the window: all its CPU is the window's. One that ends takes its CPU with it, and then
+    none is given."""
+    now = set(backends(database))
+    if not now.issuperset(at_start):
+        return None
+    started = now.difference(at_start)
+    return cpu.total(at_start) + sum(cpu_seconds(pid) for pid in started)
 
 
 def closed_loop(
@@ -152,14 +168,12 @@ def closed_loop(
         "system_cpu_share": round(probe.system_s / gunicorn_cpu, 3) if gunicorn_cpu else None,
         "context_switches_per_req": round(probe.switches / requests, 1),
         "rss_mb": round(max(rss_mb(pid) for pid in workers), 1),
-        # A backend that ends inside the window takes its CPU with it; one that starts is
-        # not watched: either way the sum would be wrong, so none is given.
         "db_cpu_ms_per_req": (
-            round(cpu.total(probe.database) * 1000 / requests, 3) if probe.database_steady else None
+            None
+            if probe.database_cpu_s is None
+            else round(probe.database_cpu_s * 1000 / requests, 3)
         ),
-        "host_busy_share": round(cpu.host_busy_share, 3),
-        "host_stolen_share": round(cpu.host_stolen_share, 3),
-        "other_load_cores": round(cpu.other_cores, 2),
+        **cpu.machine(),
         "unaccepted_connections": probe.unaccepted,
         "workers": [
             {
@@ -172,8 +186,14 @@ def closed_loop(
     }
 
 
-def open_loop(
-    gateway: Gateway, pool_key: str, rate: float, warmup_s: float, duration_s: float
-) -> dict:
-    """The fixed-rate schedule through the gateway; latencies count from each due time."""
-    return _run_loadgen(gateway, pool_key, ["--rate", str(rate)], warmup_s, duration_s)
+def open_loop(stack: Stack, pool_key: str, rate: float, warmup_s: float, duration_s: float) -> dict:
+    """The fixed-rate schedule through the gateway; latencies count from each due time, and
+    what else the machine did in the window beside the run's own processes."""
+    probe = WindowProbe(stack, ())
+    mode = ["--rate", str(rate)]
+    result = _run_loadgen(
+        stack.gateway, pool_key, mode, warmup_s, duration_s, probe.open, probe.close
+    )
+    if probe.cpu is None:
+        raise BenchFailed("the load generator never closed its window")
+    return {**result, **probe.cpu.machine()}

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 TICKS_PER_S = os.sysconf("SC_CLK_TCK")
 ESTABLISHED = "01"
+IO_PRESSURE = "/proc/pressure/io"
 
 
 def _stat_fields(pid: int) -> list[str] | None:
@@ -110,6 +111,20 @@ def host_cpu_seconds() -> tuple[float, float, float]:
     return (sum(values) - idle) / TICKS_PER_S, stolen / TICKS_PER_S, sum(values) / TICKS_PER_S
 
 
+def host_io_stalled_seconds(pressure: str = IO_PRESSURE) -> float | None:
+    """Wall seconds since boot in which at least one task of the machine waited on a disk
+    (the kernel's pressure stall information, "some"); None where the kernel keeps none.
+    PostgreSQL's durable commits wait on the disk all the time, briefly; a disk that stalls
+    shows as a share of the window far above their usual few per cent."""
+    try:
+        with open(pressure) as lines:
+            some = next(line for line in lines if line.startswith("some "))
+    except (OSError, StopIteration):
+        return None
+    fields = dict(field.split("=", 1) for field in some.split()[1:])
+    return int(fields["total"]) / 1_000_000
+
+
 def _fd_targets(pid: int) -> Iterator[str]:
     """What `pid`'s open sockets point at. A descriptor closed between the listing and its
     look-up is skipped, not the rest of the list: workers close sockets all the time (most
@@ -163,6 +178,7 @@ class CpuUse:
     host_stolen_s: float
     host_total_s: float
     wall_s: float
+    host_io_stalled_s: float | None = None
 
     def total(self, pids: Iterable[int]) -> float:
         return sum(self.per_pid[pid] for pid in pids)
@@ -184,6 +200,23 @@ class CpuUse:
         mine = sum(self.per_pid.values()) + self.host_stolen_s
         return max(0.0, (self.host_busy_s - mine) / self.wall_s)
 
+    @property
+    def host_io_stalled_share(self) -> float | None:
+        """The share of the window's wall time in which something waited on a disk."""
+        if self.host_io_stalled_s is None or self.wall_s <= 0:
+            return None
+        return self.host_io_stalled_s / self.wall_s
+
+    def machine(self) -> dict[str, float | None]:
+        """What else the machine did in the window, as every phase's result reports it."""
+        stalled = self.host_io_stalled_share
+        return {
+            "host_busy_share": round(self.host_busy_share, 3),
+            "host_stolen_share": round(self.host_stolen_share, 3),
+            "host_io_stalled_share": None if stalled is None else round(stalled, 3),
+            "other_load_cores": round(self.other_cores, 2),
+        }
+
 
 class CpuWindow:
     """Starts counting when created; `stop()` gives the CPU used since, per pid and host-wide."""
@@ -192,13 +225,20 @@ class CpuWindow:
         self._started = time.monotonic()
         self._before = {pid: cpu_seconds(pid) for pid in pids}
         self._host_before = host_cpu_seconds()
+        self._stalled_before = host_io_stalled_seconds()
 
     def stop(self) -> CpuUse:
         busy, stolen, total = host_cpu_seconds()
+        stalled = host_io_stalled_seconds()
         return CpuUse(
             per_pid={pid: cpu_seconds(pid) - before for pid, before in self._before.items()},
             host_busy_s=busy - self._host_before[0],
             host_stolen_s=stolen - self._host_before[1],
             host_total_s=total - self._host_before[2],
             wall_s=time.monotonic() - self._started,
+            host_io_stalled_s=(
+                None
+                if stalled is None or self._stalled_before is None
+                else stalled - self._stalled_before
+            ),
         )

@@ -3,8 +3,12 @@
 import os
 import subprocess
 import sys
+import tempfile
 import threading
 import time
+from pathlib import Path
+
+import pytest
 
 from bench.load_proc import (
     CpuUse,
@@ -12,6 +16,7 @@ from bench.load_proc import (
     context_switches,
     cpu_seconds,
     host_cpu_seconds,
+    host_io_stalled_seconds,
     system_seconds,
 )
 
@@ -112,3 +117,54 @@ def test_the_host_readings_grow_and_stolen_is_part_of_busy():
 
     assert 0 <= stolen <= busy <= total
     assert later[2] > total
+
+
+def test_a_window_reports_the_machine_as_every_phase_does():
+    window = CpuUse(
+        per_pid={1: 1.2},
+        host_busy_s=1.5,
+        host_stolen_s=0.1,
+        host_total_s=2.0,
+        wall_s=1.0,
+        host_io_stalled_s=0.25,
+    )
+
+    assert window.machine() == {
+        "host_busy_share": 0.75,
+        "host_stolen_share": 0.05,
+        "host_io_stalled_share": 0.25,
+        "other_load_cores": 0.2,
+    }
+
+
+def test_a_kernel_without_pressure_readings_leaves_the_disk_share_unknown(tmp_path):
+    window = CpuUse(per_pid={}, host_busy_s=1, host_stolen_s=0, host_total_s=2, wall_s=1)
+
+    assert host_io_stalled_seconds(str(tmp_path / "no-such-file")) is None
+    assert window.machine()["host_io_stalled_share"] is None
+
+
+def test_the_disk_stall_reading_is_the_kernels_some_total(tmp_path):
+    pressure = tmp_path / "io"
+    pressure.write_text(
+        "some avg10=0.00 avg60=1.43 avg300=1.17 total=16166877\n"
+        "full avg10=0.00 avg60=0.66 avg300=0.45 total=8517767\n"
+    )
+
+    assert host_io_stalled_seconds(str(pressure)) == 16.166877
+
+
+def test_waiting_for_a_disk_flush_shows_as_a_disk_stall():
+    before = host_io_stalled_seconds()
+    if before is None:
+        pytest.skip("this kernel keeps no pressure stall information")
+    # Where the bench's database keeps its files: the repository's disk, not a tmpfs.
+    scratch = Path(__file__).resolve().parents[2] / "bench" / "out"
+    scratch.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile(dir=scratch) as file:
+        for _ in range(20):
+            file.write(os.urandom(1 << 16))
+            file.flush()
+            os.fsync(file.fileno())
+
+    assert host_io_stalled_seconds() > before
