@@ -32,8 +32,16 @@ from emulator import DEFAULT_POOL_KEY
 SWEEP_CONCURRENCY = (1, 8, 32, 64)
 OPEN_LOOP_THREADS = 32
 OTHER_LOAD_WARNING_CORES = 0.15
+STOLEN_WARNING_SHARE = 0.05
 IO_STALL_WARNING_SHARE = 0.15
-MACHINE = ("host_busy_share", "host_stolen_share", "host_io_stalled_share", "other_load_cores")
+IO_WAIT_WARNING_MS = 100
+MACHINE = (
+    "host_busy_share",
+    "host_stolen_share",
+    "host_io_stalled_share",
+    "host_io_longest_wait_ms",
+    "other_load_cores",
+)
 
 
 def progress(message: str) -> None:
@@ -70,25 +78,45 @@ def measure_direct(stack: Stack, concurrency: int, args: argparse.Namespace) -> 
 
 
 def _report_machine(phase: str, machine: dict, side: str = "") -> None:
-    """How busy the machine was, and a warning when someone else's processes shared it or
-    its disk stalled."""
+    """How busy the machine was, and a warning when someone else's processes or another
+    guest shared it, or its disk stalled."""
     progress(
         f"         {side}host busy {machine['host_busy_share']:.0%}"
         f" (stolen by other guests {machine['host_stolen_share']:.0%});"
         f" other processes used {machine['other_load_cores']:.2f} cores;"
-        f" something waited on the disk {_share(machine['host_io_stalled_share'])} of the time"
+        f" something waited on the disk {_share(machine['host_io_stalled_share'])} of the time,"
+        f" {_milliseconds(machine['host_io_longest_wait_ms'])} on end at most"
     )
+    for warning in machine_warnings(machine):
+        progress(f"WARNING: {phase}: {warning}")
+
+
+def machine_warnings(machine: dict) -> list[str]:
+    """What in a window's machine readings makes its numbers not the code's alone."""
+    warnings = []
     if machine["other_load_cores"] > OTHER_LOAD_WARNING_CORES:
-        progress(
-            f"WARNING: {phase}: other processes used {machine['other_load_cores']:.2f} cores"
-            " during the window; these numbers are disturbed, run again on a quiet machine"
+        warnings.append(
+            f"other processes used {machine['other_load_cores']:.2f} cores during the window;"
+            " these numbers are disturbed, run again on a quiet machine"
+        )
+    if machine["host_stolen_share"] > STOLEN_WARNING_SHARE:
+        warnings.append(
+            f"{machine['host_stolen_share']:.0%} of the machine was lent to other guests; this"
+            " phase reads slower than its code, and a comparison with another phase reads wrong"
         )
     stalled = machine["host_io_stalled_share"]
     if stalled is not None and stalled > IO_STALL_WARNING_SHARE:
-        progress(
-            f"WARNING: {phase}: something waited on the disk {stalled:.0%} of the window"
-            " (durable commits alone take a few per cent); a slow disk is in these latencies"
+        warnings.append(
+            f"something waited on the disk {stalled:.0%} of the window (durable commits alone"
+            " take a few per cent); a slow disk is in these latencies"
         )
+    longest = machine["host_io_longest_wait_ms"]
+    if longest is not None and longest >= IO_WAIT_WARNING_MS:
+        warnings.append(
+            f"something waited on the disk for {longest} ms on end; every durable commit in"
+            " flight waited with it, which max_ms and the tail show"
+        )
+    return warnings
 
 
 def measure_gateway(
@@ -213,6 +241,10 @@ PUBLIC_GATEWAY = (
 
 def _share(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.0%}"
+
+
+def _milliseconds(value: int | None) -> str:
+    return "n/a" if value is None else f"{value} ms"
 
 
 def _database_cpu(ms_per_req: float | None) -> str:

@@ -7,6 +7,7 @@ of a process's threads at once, which `time.process_time()` cannot do from the o
 from __future__ import annotations
 
 import os
+import threading
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import suppress
@@ -15,6 +16,8 @@ from dataclasses import dataclass
 TICKS_PER_S = os.sysconf("SC_CLK_TCK")
 ESTABLISHED = "01"
 IO_PRESSURE = "/proc/pressure/io"
+DISK_SAMPLE_S = 0.05
+WAITING_THROUGHOUT = 0.8
 
 
 def _stat_fields(pid: int) -> list[str] | None:
@@ -125,6 +128,51 @@ def host_io_stalled_seconds(pressure: str = IO_PRESSURE) -> float | None:
     return int(fields["total"]) / 1_000_000
 
 
+def longest_wait(samples: Iterable[tuple[float, float]]) -> float:
+    """The longest run of consecutive intervals in which something waited on the disk
+    throughout (for 80 % of the interval or more), in seconds. `samples` holds each
+    interval's (elapsed, stalled) seconds."""
+    longest = run = 0.0
+    for elapsed, stalled in samples:
+        run = run + elapsed if stalled >= WAITING_THROUGHOUT * elapsed else 0.0
+        longest = max(longest, run)
+    return longest
+
+
+class DiskWatch:
+    """The longest wait on the disk in a window, read every 50 ms on a thread of its own.
+
+    One slow flush holds every durable commit in flight, and every request with it; 100 ms
+    of it is half a per cent of a 20-second window's share, so the share cannot show it. The
+    thread sleeps between readings: 20 reads of a /proc file a second."""
+
+    def __init__(self, interval_s: float = DISK_SAMPLE_S) -> None:
+        self._interval_s = interval_s
+        self._samples: list[tuple[float, float]] = []
+        self._done = threading.Event()
+        first = host_io_stalled_seconds()
+        self._available = first is not None
+        self._thread = threading.Thread(
+            target=self._watch, args=(time.monotonic(), first), name="disk-watch", daemon=True
+        )
+        if self._available:
+            self._thread.start()
+
+    def _watch(self, at: float, stalled: float) -> None:
+        while not self._done.wait(self._interval_s):
+            now, stalled_now = time.monotonic(), host_io_stalled_seconds() or 0.0
+            self._samples.append((now - at, stalled_now - stalled))
+            at, stalled = now, stalled_now
+
+    def stop(self) -> float | None:
+        """The longest wait, in seconds; None where the kernel keeps no pressure readings."""
+        if not self._available:
+            return None
+        self._done.set()
+        self._thread.join()
+        return longest_wait(self._samples)
+
+
 def _fd_targets(pid: int) -> Iterator[str]:
     """What `pid`'s open sockets point at. A descriptor closed between the listing and its
     look-up is skipped, not the rest of the list: workers close sockets all the time (most
@@ -179,6 +227,7 @@ class CpuUse:
     host_total_s: float
     wall_s: float
     host_io_stalled_s: float | None = None
+    host_io_longest_wait_s: float | None = None
 
     def total(self, pids: Iterable[int]) -> float:
         return sum(self.per_pid[pid] for pid in pids)
@@ -209,11 +258,12 @@ class CpuUse:
 
     def machine(self) -> dict[str, float | None]:
         """What else the machine did in the window, as every phase's result reports it."""
-        stalled = self.host_io_stalled_share
+        stalled, longest = self.host_io_stalled_share, self.host_io_longest_wait_s
         return {
             "host_busy_share": round(self.host_busy_share, 3),
             "host_stolen_share": round(self.host_stolen_share, 3),
             "host_io_stalled_share": None if stalled is None else round(stalled, 3),
+            "host_io_longest_wait_ms": None if longest is None else round(longest * 1000),
             "other_load_cores": round(self.other_cores, 2),
         }
 
@@ -226,10 +276,12 @@ class CpuWindow:
         self._before = {pid: cpu_seconds(pid) for pid in pids}
         self._host_before = host_cpu_seconds()
         self._stalled_before = host_io_stalled_seconds()
+        self._disk = DiskWatch()
 
     def stop(self) -> CpuUse:
         busy, stolen, total = host_cpu_seconds()
         stalled = host_io_stalled_seconds()
+        longest = self._disk.stop()
         return CpuUse(
             per_pid={pid: cpu_seconds(pid) - before for pid, before in self._before.items()},
             host_busy_s=busy - self._host_before[0],
@@ -241,4 +293,5 @@ class CpuWindow:
                 if stalled is None or self._stalled_before is None
                 else stalled - self._stalled_before
             ),
+            host_io_longest_wait_s=longest,
         )

@@ -25,5 +25,6 @@ def test_the_fixed_rate_direct_half_reports_the_machine_over_its_measured_window
         "host_busy_share",
         "host_stolen_share",
         "host_io_stalled_share",
+        "host_io_longest_wait_ms",
         "other_load_cores",
     }

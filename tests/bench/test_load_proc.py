@@ -7,16 +7,19 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import IO
 
 import pytest
 
 from bench.load_proc import (
     CpuUse,
+    DiskWatch,
     connections_per_pid,
     context_switches,
     cpu_seconds,
     host_cpu_seconds,
     host_io_stalled_seconds,
+    longest_wait,
     system_seconds,
 )
 
@@ -127,12 +130,14 @@ def test_a_window_reports_the_machine_as_every_phase_does():
         host_total_s=2.0,
         wall_s=1.0,
         host_io_stalled_s=0.25,
+        host_io_longest_wait_s=0.15,
     )
 
     assert window.machine() == {
         "host_busy_share": 0.75,
         "host_stolen_share": 0.05,
         "host_io_stalled_share": 0.25,
+        "host_io_longest_wait_ms": 150,
         "other_load_cores": 0.2,
     }
 
@@ -142,6 +147,7 @@ def test_a_kernel_without_pressure_readings_leaves_the_disk_share_unknown(tmp_pa
 
     assert host_io_stalled_seconds(str(tmp_path / "no-such-file")) is None
     assert window.machine()["host_io_stalled_share"] is None
+    assert window.machine()["host_io_longest_wait_ms"] is None
 
 
 def test_the_disk_stall_reading_is_the_kernels_some_total(tmp_path):
@@ -154,17 +160,57 @@ def test_the_disk_stall_reading_is_the_kernels_some_total(tmp_path):
     assert host_io_stalled_seconds(str(pressure)) == 16.166877
 
 
-def test_waiting_for_a_disk_flush_shows_as_a_disk_stall():
-    before = host_io_stalled_seconds()
-    if before is None:
-        pytest.skip("this kernel keeps no pressure stall information")
-    # Where the bench's database keeps its files: the repository's disk, not a tmpfs.
+def _scratch_file() -> IO[bytes]:
+    """A file where the bench's database keeps its own: the repository's disk, not a tmpfs."""
     scratch = Path(__file__).resolve().parents[2] / "bench" / "out"
     scratch.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile(dir=scratch) as file:
+    return tempfile.NamedTemporaryFile(dir=scratch)
+
+
+def _needs_pressure_readings() -> float:
+    stalled = host_io_stalled_seconds()
+    if stalled is None:
+        pytest.skip("this kernel keeps no pressure stall information")
+    return stalled
+
+
+def test_waiting_for_a_disk_flush_shows_as_a_disk_stall():
+    before = _needs_pressure_readings()
+    with _scratch_file() as file:
         for _ in range(20):
             file.write(os.urandom(1 << 16))
             file.flush()
             os.fsync(file.fileno())
 
     assert host_io_stalled_seconds() > before
+
+
+def test_the_longest_wait_is_the_longest_run_of_intervals_waited_through():
+    """Intervals of 50 ms: a 30 ms wait inside one is a commit's flush, not a stall; two
+    waited through on end are a 100 ms stall, and a busy interval between ends a run."""
+    samples = [(0.05, 0.03), (0.05, 0.045), (0.05, 0.05), (0.05, 0.01), (0.05, 0.049)]
+
+    assert longest_wait(samples) == pytest.approx(0.1)
+    assert longest_wait([(0.05, 0.03), (0.05, 0.002)]) == 0.0
+
+
+def test_a_long_flush_shows_as_the_longest_wait():
+    """Some hundreds of megabytes written and flushed at once: the flush holds its writer
+    on the disk for longer than three of the watch's intervals."""
+    _needs_pressure_readings()
+    block = os.urandom(1 << 20)
+    with _scratch_file() as file:
+        for megabytes in (128, 256, 512, 1024):
+            for _ in range(megabytes):
+                file.write(block)
+            file.flush()
+            watch = DiskWatch()
+            started = time.monotonic()
+            os.fsync(file.fileno())
+            flushed_s = time.monotonic() - started
+            longest = watch.stop()
+            if flushed_s >= 0.2:
+                break
+
+    assert flushed_s >= 0.2, "this disk flushes 1 GB faster than the watch could tell"
+    assert longest >= 0.1
