@@ -181,7 +181,14 @@ def measure_fixed_rate(stack: Stack, args: argparse.Namespace) -> dict:
     stack.emulator.reset()
     sdk = load_direct.DirectSdk(stack.emulator.port, DEFAULT_POOL_KEY, OPEN_LOOP_THREADS)
     plan = OpenLoopPlan(args.rate, args.warmup, args.duration)
-    watched = (os.getpid(), stack.emulator.service.pid)
+    # The idle gateway and its database are the run's own, not other processes.
+    gateway = (stack.gateway.master, *stack.gateway.workers())
+    watched = (
+        os.getpid(),
+        stack.emulator.service.pid,
+        *gateway,
+        *load_gateway.backends(stack.gateway.database),
+    )
     tally, cpu = load_direct.open_loop(sdk, plan, OPEN_LOOP_THREADS, watched)
     direct = tally.summary()
     require_few_errors("fixed rate direct", direct)
