@@ -140,37 +140,40 @@ def longest_wait(samples: Iterable[tuple[float, float]]) -> float:
 
 
 class DiskWatch:
-    """The longest wait on the disk in a window, read every 50 ms on a thread of its own.
+    """Waits on the disk in a window, read every 50 ms on a thread of its own.
 
     One slow flush holds every durable commit in flight, and every request with it; 100 ms
-    of it is half a per cent of a 20-second window's share, so the share cannot show it. The
-    thread sleeps between readings: 20 reads of a /proc file a second."""
+    of it is half a per cent of a 20-second window's share, so only the longest wait on end
+    shows it. The thread sleeps between readings: 20 reads of a /proc file a second."""
 
     def __init__(self, interval_s: float = DISK_SAMPLE_S) -> None:
         self._interval_s = interval_s
         self._samples: list[tuple[float, float]] = []
+        self._last = (time.monotonic(), host_io_stalled_seconds())
         self._done = threading.Event()
-        first = host_io_stalled_seconds()
-        self._available = first is not None
-        self._thread = threading.Thread(
-            target=self._watch, args=(time.monotonic(), first), name="disk-watch", daemon=True
-        )
-        if self._available:
+        self._thread = threading.Thread(target=self._watch, name="disk-watch", daemon=True)
+        if self._last[1] is not None:
             self._thread.start()
 
-    def _watch(self, at: float, stalled: float) -> None:
-        while not self._done.wait(self._interval_s):
-            now, stalled_now = time.monotonic(), host_io_stalled_seconds() or 0.0
-            self._samples.append((now - at, stalled_now - stalled))
-            at, stalled = now, stalled_now
+    def _sample(self) -> None:
+        at, stalled = time.monotonic(), host_io_stalled_seconds()
+        if stalled is not None and self._last[1] is not None:
+            self._samples.append((at - self._last[0], stalled - self._last[1]))
+            self._last = (at, stalled)
 
-    def stop(self) -> float | None:
-        """The longest wait, in seconds; None where the kernel keeps no pressure readings."""
-        if not self._available:
-            return None
+    def _watch(self) -> None:
+        while not self._done.wait(self._interval_s):
+            self._sample()
+
+    def stop(self) -> tuple[float | None, float | None]:
+        """Seconds of the window in which something waited on the disk, and the longest such
+        wait on end; None for both where the kernel keeps no pressure readings."""
+        if self._last[1] is None:
+            return None, None
         self._done.set()
         self._thread.join()
-        return longest_wait(self._samples)
+        self._sample()
+        return sum(stalled for _, stalled in self._samples), longest_wait(self._samples)
 
 
 def _fd_targets(pid: int) -> Iterator[str]:
@@ -275,23 +278,17 @@ class CpuWindow:
         self._started = time.monotonic()
         self._before = {pid: cpu_seconds(pid) for pid in pids}
         self._host_before = host_cpu_seconds()
-        self._stalled_before = host_io_stalled_seconds()
         self._disk = DiskWatch()
 
     def stop(self) -> CpuUse:
         busy, stolen, total = host_cpu_seconds()
-        stalled = host_io_stalled_seconds()
-        longest = self._disk.stop()
+        stalled, longest = self._disk.stop()
         return CpuUse(
             per_pid={pid: cpu_seconds(pid) - before for pid, before in self._before.items()},
             host_busy_s=busy - self._host_before[0],
             host_stolen_s=stolen - self._host_before[1],
             host_total_s=total - self._host_before[2],
             wall_s=time.monotonic() - self._started,
-            host_io_stalled_s=(
-                None
-                if stalled is None or self._stalled_before is None
-                else stalled - self._stalled_before
-            ),
+            host_io_stalled_s=stalled,
             host_io_longest_wait_s=longest,
         )
