@@ -60,7 +60,8 @@ def measure_direct(stack: Stack, concurrency: int, args: argparse.Namespace) -> 
     stack.emulator.reset()
     sdk = load_direct.DirectSdk(stack.emulator.port, DEFAULT_POOL_KEY, pool_size=concurrency)
     emulator_pid = stack.emulator.service.pid
-    tally, cpu = load_direct.closed_loop(sdk, concurrency, args.warmup, args.duration, emulator_pid)
+    watched = _run_processes(stack)
+    tally, cpu = load_direct.closed_loop(sdk, concurrency, args.warmup, args.duration, watched)
     result = tally.summary()
     require_few_errors("direct", result)
     calls = result["requests"]
@@ -75,6 +76,14 @@ def measure_direct(stack: Stack, concurrency: int, args: argparse.Namespace) -> 
     progress(f"         {calls} calls, {result['errors']} failed {result['outcomes']}")
     _report_machine("direct", result)
     return result
+
+
+def _run_processes(stack: Stack) -> tuple[int, ...]:
+    """The run's own processes while the SDK is called directly: this one and the emulator,
+    and the idle gateway and its database, which are not other processes either."""
+    gateway = (stack.gateway.master, *stack.gateway.workers())
+    database = load_gateway.backends(stack.gateway.database)
+    return (os.getpid(), stack.emulator.service.pid, *gateway, *database)
 
 
 def _report_machine(phase: str, machine: dict, side: str = "") -> None:
@@ -181,15 +190,7 @@ def measure_fixed_rate(stack: Stack, args: argparse.Namespace) -> dict:
     stack.emulator.reset()
     sdk = load_direct.DirectSdk(stack.emulator.port, DEFAULT_POOL_KEY, OPEN_LOOP_THREADS)
     plan = OpenLoopPlan(args.rate, args.warmup, args.duration)
-    # The idle gateway and its database are the run's own, not other processes.
-    gateway = (stack.gateway.master, *stack.gateway.workers())
-    watched = (
-        os.getpid(),
-        stack.emulator.service.pid,
-        *gateway,
-        *load_gateway.backends(stack.gateway.database),
-    )
-    tally, cpu = load_direct.open_loop(sdk, plan, OPEN_LOOP_THREADS, watched)
+    tally, cpu = load_direct.open_loop(sdk, plan, OPEN_LOOP_THREADS, _run_processes(stack))
     direct = tally.summary()
     require_few_errors("fixed rate direct", direct)
     machine = {"gateway": {k: through[k] for k in MACHINE}, "direct": cpu.machine()}

@@ -8,7 +8,6 @@ the very SDK work it wraps. Each BindAxb and each UnbindSubscription counts as o
 from __future__ import annotations
 
 import json
-import os
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -112,10 +111,11 @@ def _sleep_until(moment: float) -> None:
 
 
 def closed_loop(
-    sdk: DirectSdk, concurrency: int, warmup_s: float, duration_s: float, emulator_pid: int
+    sdk: DirectSdk, concurrency: int, warmup_s: float, duration_s: float, watched: Iterable[int]
 ) -> tuple[Tally, CpuUse]:
-    """`concurrency` threads doing BindAxb then UnbindSubscription; CPU of this process and of
-    the emulator over the window (this process does nothing else meanwhile)."""
+    """`concurrency` threads doing BindAxb then UnbindSubscription; the CPU of `watched` (this
+    process, which does nothing else meanwhile, among them) and of the machine over the
+    window."""
     start = time.monotonic()
     tally = Tally(start + warmup_s, start + warmup_s + duration_s)
     stopping = threading.Event()
@@ -131,7 +131,7 @@ def closed_loop(
         for thread in threads:
             thread.start()
         _sleep_until(tally.start)
-        window = CpuWindow((os.getpid(), emulator_pid))
+        window = CpuWindow(watched)
         _sleep_until(tally.end)
         cpu = window.stop()
     finally:
