@@ -12,6 +12,7 @@ from typing import IO
 import pytest
 
 from bench.load_proc import (
+    WAITING_THROUGHOUT,
     CpuUse,
     DiskWatch,
     connections_per_pid,
@@ -196,7 +197,10 @@ def test_the_longest_wait_is_the_longest_run_of_intervals_waited_through():
 
 def test_a_long_flush_shows_as_the_longest_wait():
     """Some hundreds of megabytes written and flushed at once: the flush holds its writer
-    on the disk for longer than three of the watch's intervals."""
+    on the disk for longer than three of the watch's intervals. A run counts its intervals
+    whole when each was waited through for four fifths or more, so the window's stalled
+    seconds may fall short of the run by up to a fifth (a clean clone's CI read 0.189 s
+    stalled against a 0.202 s run)."""
     _needs_pressure_readings()
     block = os.urandom(1 << 20)
     with _scratch_file() as file:
@@ -214,4 +218,4 @@ def test_a_long_flush_shows_as_the_longest_wait():
 
     assert flushed_s >= 0.2, "this disk flushes 1 GB faster than the watch could tell"
     assert longest >= 0.1
-    assert stalled >= longest
+    assert stalled >= WAITING_THROUGHOUT * longest
