@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -141,6 +142,35 @@ def close_connections(gateway: Flask) -> None:
         for engine in db.engines.values():
             engine.dispose()
     gateway.extensions["statements"].close()
+
+
+@contextmanager
+def migrated_database(app: Flask, suffix: str, *server_settings: str) -> Iterator[str]:
+    """A second database on the test server, named after the test one with `suffix`,
+    migrated to head by a gateway of its own and dropped afterwards; its URL. Each of
+    `server_settings` (as "timezone TO 'Asia/Shanghai'") is the database's default for
+    every session, set before the migrations run."""
+    import flask_migrate
+
+    url = sa.make_url(TEST_DATABASE_URL)
+    other = url.set(database=f"{url.database}_{suffix}")
+    server = sa.create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with server.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{other.database}" WITH (FORCE)'))
+        conn.execute(sa.text(f'CREATE DATABASE "{other.database}"'))
+        for setting in server_settings:
+            conn.execute(sa.text(f'ALTER DATABASE "{other.database}" SET {setting}'))
+    other_url = other.render_as_string(hide_password=False)
+    builder = create_app(app.config["GATEWAY_SETTINGS"].with_overrides(database_url=other_url))
+    with builder.app_context():
+        flask_migrate.upgrade()
+    close_connections(builder)
+    try:
+        yield other_url
+    finally:
+        with server.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE "{other.database}" WITH (FORCE)'))
+        server.dispose()
 
 
 @pytest.fixture

@@ -8,10 +8,8 @@ from collections.abc import Iterator
 import pytest
 import sqlalchemy as sa
 
-from app import create_app
-from app.extensions import db
 from tests.audit_seed import ago, seed_bindings
-from tests.conftest import TEST_DATABASE_URL, Caller, axb, close_connections, rows
+from tests.conftest import Caller, axb, migrated_database, rows
 
 PASSENGER, DRIVER, OTHER_DRIVER = "13800000001", "13900000002", "13900000003"
 
@@ -202,30 +200,8 @@ def test_a_busy_driver_pages_through_every_trip_as_driver_or_passenger(rides, au
 def replica_url(app) -> Iterator[str]:
     """A second database standing in for the read replica, migrated like the main one, and
     dropped after this module."""
-    import flask_migrate
-
-    url = sa.make_url(TEST_DATABASE_URL)
-    replica = url.set(database=f"{url.database}_audit_replica")
-    server = sa.create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with server.connect() as conn:
-        if not conn.execute(
-            sa.text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": replica.database}
-        ).first():
-            conn.execute(sa.text(f'CREATE DATABASE "{replica.database}"'))
-    settings = app.config["GATEWAY_SETTINGS"]
-    builder = create_app(
-        settings.with_overrides(database_url=replica.render_as_string(hide_password=False))
-    )
-    with builder.app_context():
-        with db.engine.begin() as conn:
-            conn.execute(sa.text("DROP SCHEMA public CASCADE"))
-            conn.execute(sa.text("CREATE SCHEMA public"))
-        flask_migrate.upgrade()
-    close_connections(builder)
-    yield replica.render_as_string(hide_password=False)
-    with server.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE "{replica.database}" WITH (FORCE)'))
-    server.dispose()
+    with migrated_database(app, "audit_replica") as url:
+        yield url
 
 
 REPLICA_ONLY = """
