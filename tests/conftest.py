@@ -161,11 +161,11 @@ def migrated_database(app: Flask, suffix: str, *server_settings: str) -> Iterato
         for setting in server_settings:
             conn.execute(sa.text(f'ALTER DATABASE "{other.database}" SET {setting}'))
     other_url = other.render_as_string(hide_password=False)
-    builder = create_app(app.config["GATEWAY_SETTINGS"].with_overrides(database_url=other_url))
-    with builder.app_context():
-        flask_migrate.upgrade()
-    close_connections(builder)
     try:
+        builder = create_app(app.config["GATEWAY_SETTINGS"].with_overrides(database_url=other_url))
+        with builder.app_context():
+            flask_migrate.upgrade()
+        close_connections(builder)
         yield other_url
     finally:
         with server.connect() as conn:
@@ -256,21 +256,22 @@ def axb(**overrides: Any) -> dict[str, Any]:
     return {k: v for k, v in body.items() if v is not None}
 
 
-def _admin() -> psycopg.Connection:
-    conninfo = sa.make_url(TEST_DATABASE_URL).set(drivername="postgresql")
+def connect(url: str = TEST_DATABASE_URL) -> psycopg.Connection:
+    """An autocommitted psycopg connection to a test database, outside any gateway."""
+    conninfo = sa.make_url(url).set(drivername="postgresql")
     return psycopg.connect(conninfo.render_as_string(hide_password=False), autocommit=True)
 
 
 def last_statement(pid: int) -> str:
     """The last statement a PostgreSQL backend ran, as the server reports it."""
-    with _admin() as admin:
+    with connect() as admin:
         row = admin.execute("SELECT query FROM pg_stat_activity WHERE pid = %s", (pid,)).fetchone()
     return row[0]
 
 
 def terminate(pids: Iterable[int]) -> None:
     """End these PostgreSQL backends, as a server restart or an idle timeout would."""
-    with _admin() as admin:
+    with connect() as admin:
         admin.execute(
             "SELECT pg_terminate_backend(pid) FROM unnest(%s::int[]) AS pid", (list(pids),)
         )

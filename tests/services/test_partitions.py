@@ -4,12 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-import psycopg
-import sqlalchemy as sa
-
 from app import create_app
 from app.services.partitions import add_months, month_start, partition_name
-from tests.conftest import migrated_database, rows, test_settings
+from tests.conftest import connect, migrated_database, rows, test_settings
 
 
 def this_month(offset: int = 0) -> str:
@@ -52,14 +49,15 @@ def test_a_month_starts_at_midnight_utc_on_a_server_set_to_china_time(app):
     start = month_start(datetime.now(UTC).date())
     following = add_months(start, 1)
 
-    with migrated_database(app, "china_time", "timezone TO 'Asia/Shanghai'") as url:
-        conninfo = sa.make_url(url).set(drivername="postgresql")
-        with psycopg.connect(conninfo.render_as_string(hide_password=False)) as conn:
-            conn.execute("SET TimeZone = 'UTC'")
-            bounds = conn.execute(
-                "SELECT pg_get_expr(relpartbound, oid) FROM pg_class WHERE relname = %s",
-                (partition_name(start),),
-            ).fetchone()[0]
+    with (
+        migrated_database(app, "china_time", "timezone TO 'Asia/Shanghai'") as url,
+        connect(url) as conn,
+    ):
+        conn.execute("SET TimeZone = 'UTC'")
+        bounds = conn.execute(
+            "SELECT pg_get_expr(relpartbound, oid) FROM pg_class WHERE relname = %s",
+            (partition_name(start),),
+        ).fetchone()[0]
 
     assert bounds == (f"FOR VALUES FROM ('{start} 00:00:00+00') TO ('{following} 00:00:00+00')")
 
