@@ -38,6 +38,14 @@ KEEPALIVE = {
     "keepalives_count": KEEPALIVE_PROBES,
     "tcp_user_timeout": 10_000,
 }
+# Every session runs in UTC and writes dates as ISO, whatever the server's defaults. The
+# history's monthly partitions are bounded by date literals, which a session reads in its
+# own time zone (Asia/Shanghai, say), while retention and the partitions' names count months
+# in UTC. psycopg reads times written in ISO style only: under another DateStyle every row
+# with a time failed to load, after the upstream call had been made. And psycopg hands back
+# times in datetime's own UTC, where a zone like Etc/UTC costs a zoneinfo conversion for
+# every time read and again for every time written out.
+SESSION_DEFAULTS = ("-c TimeZone=UTC", "-c DateStyle=ISO")
 
 API_SPEC = {
     "API_TITLE": "Privacy-number gateway",
@@ -77,11 +85,6 @@ def _database_options(settings: Settings, url: str | None = None) -> dict:
     # idle past DB_POOL_IDLE_CHECK_SECONDS is pinged instead (app/idle_connections.py); one
     # that died with the server in use fails, the pool is then invalidated and the next
     # request connects afresh (tests/reliability/test_database_outage.py).
-    # Sessions run in UTC, whatever the server's default (Asia/Shanghai, say): the history's
-    # monthly partitions are bounded by date literals, which a session reads in its own
-    # time zone, and retention and their names count months in UTC. psycopg then also
-    # hands back times in datetime's own UTC, where a zone like Etc/UTC costs a zoneinfo
-    # conversion for every time read and again for every time written out.
     return {
         "pool_pre_ping": False,
         "pool_recycle": RECYCLE_S,
@@ -93,7 +96,9 @@ def _database_options(settings: Settings, url: str | None = None) -> dict:
         "pool_timeout": settings.db_pool_timeout_s,
         "connect_args": {
             "connect_timeout": 3,
-            "options": f"-c statement_timeout={settings.db_statement_timeout_ms} -c TimeZone=UTC",
+            "options": " ".join(
+                (f"-c statement_timeout={settings.db_statement_timeout_ms}", *SESSION_DEFAULTS)
+            ),
             **KEEPALIVE,
         },
     }
