@@ -146,17 +146,18 @@ class DiskWatch:
     of it is half a per cent of a 20-second window's share, so only the longest wait on end
     shows it. The thread sleeps between readings: 20 reads of a /proc file a second."""
 
-    def __init__(self, interval_s: float = DISK_SAMPLE_S) -> None:
+    def __init__(self, interval_s: float = DISK_SAMPLE_S, pressure: str = IO_PRESSURE) -> None:
         self._interval_s = interval_s
+        self._pressure = pressure
         self._samples: list[tuple[float, float]] = []
-        self._last = (time.monotonic(), host_io_stalled_seconds())
+        self._last = (time.monotonic(), host_io_stalled_seconds(pressure))
         self._done = threading.Event()
         self._thread = threading.Thread(target=self._watch, name="disk-watch", daemon=True)
         if self._last[1] is not None:
             self._thread.start()
 
     def _sample(self) -> None:
-        at, stalled = time.monotonic(), host_io_stalled_seconds()
+        at, stalled = time.monotonic(), host_io_stalled_seconds(self._pressure)
         if stalled is not None and self._last[1] is not None:
             self._samples.append((at - self._last[0], stalled - self._last[1]))
             self._last = (at, stalled)
