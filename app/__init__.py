@@ -38,14 +38,15 @@ KEEPALIVE = {
     "keepalives_count": KEEPALIVE_PROBES,
     "tcp_user_timeout": 10_000,
 }
-# Every session runs in UTC and writes dates as ISO, whatever the server's defaults. The
-# history's monthly partitions are bounded by date literals, which a session reads in its
-# own time zone (Asia/Shanghai, say), while retention and the partitions' names count months
-# in UTC. psycopg reads times written in ISO style only: under another DateStyle every row
-# with a time failed to load, after the upstream call had been made. And psycopg hands back
-# times in datetime's own UTC, where a zone like Etc/UTC costs a zoneinfo conversion for
-# every time read and again for every time written out.
-SESSION_DEFAULTS = ("-c TimeZone=UTC", "-c DateStyle=ISO")
+# Every session runs in UTC, writes dates as ISO and speaks UTF-8, whatever the server's or
+# the database's defaults. The history's monthly partitions are bounded by date literals,
+# which a session reads in its own time zone (Asia/Shanghai, say), while retention and the
+# partitions' names count months in UTC. psycopg reads times written in ISO style only:
+# under another DateStyle every row with a time failed to load, after the upstream call had
+# been made. A client encoding such as LATIN1 refused a city's Chinese name. And psycopg
+# hands back times in datetime's own UTC, where a zone like Etc/UTC costs a zoneinfo
+# conversion for every time read and again for every time written out.
+SESSION_DEFAULTS = ("-c TimeZone=UTC", "-c DateStyle=ISO", "-c client_encoding=UTF8")
 
 API_SPEC = {
     "API_TITLE": "Privacy-number gateway",
