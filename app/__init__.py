@@ -38,15 +38,23 @@ KEEPALIVE = {
     "keepalives_count": KEEPALIVE_PROBES,
     "tcp_user_timeout": 10_000,
 }
-# Every session runs in UTC, writes dates as ISO and speaks UTF-8, whatever the server's or
-# the database's defaults. The history's monthly partitions are bounded by date literals,
-# which a session reads in its own time zone (Asia/Shanghai, say), while retention and the
-# partitions' names count months in UTC. psycopg reads times written in ISO style only:
-# under another DateStyle every row with a time failed to load, after the upstream call had
-# been made. A client encoding such as LATIN1 refused a city's Chinese name. And psycopg
-# hands back times in datetime's own UTC, where a zone like Etc/UTC costs a zoneinfo
-# conversion for every time read and again for every time written out.
-SESSION_DEFAULTS = ("-c TimeZone=UTC", "-c DateStyle=ISO", "-c client_encoding=UTF8")
+# Every session runs in UTC, writes dates as ISO, speaks UTF-8 and reads committed data,
+# whatever the server's or the database's defaults. The history's monthly partitions are
+# bounded by date literals, which a session reads in its own time zone (Asia/Shanghai, say),
+# while retention and the partitions' names count months in UTC. psycopg reads times written
+# in ISO style only: under another DateStyle every row with a time failed to load, after the
+# upstream call had been made. A client encoding such as LATIN1 refused a city's Chinese
+# name. The idempotency claim is an INSERT … ON CONFLICT DO NOTHING that waits for a
+# concurrent claim of the same key and then sees it: under a SERIALIZABLE default, some
+# duplicates got a serialization failure (503) instead of their 409. And psycopg hands back
+# times in datetime's own UTC, where a zone like Etc/UTC costs a zoneinfo conversion for
+# every time read and again for every time written out.
+SESSION_DEFAULTS = (
+    "-c TimeZone=UTC",
+    "-c DateStyle=ISO",
+    "-c client_encoding=UTF8",
+    r"-c default_transaction_isolation=read\ committed",
+)
 
 API_SPEC = {
     "API_TITLE": "Privacy-number gateway",
