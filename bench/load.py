@@ -25,6 +25,7 @@ from types import FrameType
 from bench import load_direct, load_gateway, load_profile
 from bench.load_plan import OpenLoopPlan
 from bench.load_plot import plot_sweep
+from bench.load_proc import MACHINE_FIELDS
 from bench.load_stack import OUT, Stack, running_stack
 from bench.load_stats import BenchFailed, require_few_errors
 from emulator import DEFAULT_POOL_KEY
@@ -35,13 +36,6 @@ OTHER_LOAD_WARNING_CORES = 0.15
 STOLEN_WARNING_SHARE = 0.05
 IO_STALL_WARNING_SHARE = 0.15
 IO_WAIT_WARNING_MS = 100
-MACHINE = (
-    "host_busy_share",
-    "host_stolen_share",
-    "host_io_stalled_share",
-    "host_io_longest_wait_ms",
-    "other_load_cores",
-)
 
 
 def progress(message: str) -> None:
@@ -193,7 +187,7 @@ def measure_fixed_rate(stack: Stack, args: argparse.Namespace) -> dict:
     tally, cpu = load_direct.open_loop(sdk, plan, OPEN_LOOP_THREADS, _run_processes(stack))
     direct = tally.summary()
     require_few_errors("fixed rate direct", direct)
-    machine = {"gateway": {k: through[k] for k in MACHINE}, "direct": cpu.machine()}
+    machine = {"gateway": {k: through[k] for k in MACHINE_FIELDS}, "direct": cpu.machine()}
     result = {
         "added_p50_ms": round(through["p50_ms"] - direct["p50_ms"], 3),
         "added_p99_ms": round(through["p99_ms"] - direct["p99_ms"], 3),
@@ -224,7 +218,7 @@ PUBLIC_DIRECT = (
     "cpu_ms_per_call",
     "requests",
     "errors",
-    *MACHINE,
+    *MACHINE_FIELDS,
 )
 PUBLIC_GATEWAY = (
     "rps",
@@ -239,7 +233,7 @@ PUBLIC_GATEWAY = (
     "db_cpu_ms_per_req",
     "system_cpu_share",
     "context_switches_per_req",
-    *MACHINE,
+    *MACHINE_FIELDS,
     "latency_bound_share",
     "unanswered_at_end",
     "unaccepted_connections",

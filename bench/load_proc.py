@@ -221,6 +221,16 @@ def connections_per_pid(pids: Iterable[int], local_port: int) -> tuple[dict[int,
     return counts, len(inodes) - sum(counts.values())
 
 
+# What every phase reports of the machine besides its own numbers (`CpuUse.machine`).
+MACHINE_FIELDS = (
+    "host_busy_share",
+    "host_stolen_share",
+    "host_io_stalled_share",
+    "host_io_longest_wait_ms",
+    "other_load_cores",
+)
+
+
 @dataclass(frozen=True)
 class CpuUse:
     """CPU seconds per pid over a window, and the whole machine's over the same wall time."""
@@ -263,13 +273,14 @@ class CpuUse:
     def machine(self) -> dict[str, float | None]:
         """What else the machine did in the window, as every phase's result reports it."""
         stalled, longest = self.host_io_stalled_share, self.host_io_longest_wait_s
-        return {
-            "host_busy_share": round(self.host_busy_share, 3),
-            "host_stolen_share": round(self.host_stolen_share, 3),
-            "host_io_stalled_share": None if stalled is None else round(stalled, 3),
-            "host_io_longest_wait_ms": None if longest is None else round(longest * 1000),
-            "other_load_cores": round(self.other_cores, 2),
-        }
+        values = (
+            round(self.host_busy_share, 3),
+            round(self.host_stolen_share, 3),
+            None if stalled is None else round(stalled, 3),
+            None if longest is None else round(longest * 1000),
+            round(self.other_cores, 2),
+        )
+        return dict(zip(MACHINE_FIELDS, values, strict=True))
 
 
 class CpuWindow:
