@@ -19,10 +19,11 @@ import platform
 import signal
 import sys
 from collections.abc import Callable
-from contextlib import nullcontext
+from contextlib import ExitStack, nullcontext
 from types import FrameType
 
 from bench import load_direct, load_gateway, load_profile
+from bench.host_speed import BESIDE_LOAD_EVERY_S, HostSpeed, probes
 from bench.load_plan import OpenLoopPlan
 from bench.load_plot import plot_sweep
 from bench.load_proc import MACHINE_FIELDS
@@ -49,7 +50,15 @@ def _timing(summary: dict) -> str:
     )
 
 
-def measure_direct(stack: Stack, concurrency: int, args: argparse.Namespace) -> dict:
+def _note_speed(result: dict, speed: HostSpeed | None, window: tuple[float, float]) -> None:
+    """With `--host-speed`: how fast the vCPUs ran in the window (bench/host_speed.py)."""
+    if speed is not None:
+        result["host_unit_ms"] = speed.unit_ms(*window)
+
+
+def measure_direct(
+    stack: Stack, concurrency: int, args: argparse.Namespace, speed: HostSpeed | None
+) -> dict:
     """Closed-loop SDK calls from this process; its CPU and the emulator's per call."""
     stack.emulator.reset()
     sdk = load_direct.DirectSdk(stack.emulator.port, DEFAULT_POOL_KEY, pool_size=concurrency)
@@ -62,6 +71,7 @@ def measure_direct(stack: Stack, concurrency: int, args: argparse.Namespace) -> 
     result["cpu_ms_per_call"] = round(cpu.per_pid[os.getpid()] * 1000 / calls, 3)
     result["emulator_cpu_ms_per_call"] = round(cpu.per_pid[emulator_pid] * 1000 / calls, 3)
     result.update(cpu.machine())
+    _note_speed(result, speed, cpu.window)
     progress(
         f"direct   C={concurrency}: {result['rps']:.1f} calls/s  {_timing(result)}"
         f"  cpu {result['cpu_ms_per_call']:.3f} ms/call"
@@ -89,6 +99,7 @@ def _report_machine(phase: str, machine: dict, side: str = "") -> None:
         f" other processes used {machine['other_load_cores']:.2f} cores;"
         f" something waited on the disk {_share(machine['host_io_stalled_share'])} of the time,"
         f" {_milliseconds(machine['host_io_longest_wait_ms'])} on end at most"
+        + _speed(machine.get("host_unit_ms"))
     )
     for warning in machine_warnings(machine):
         progress(f"WARNING: {phase}: {warning}")
@@ -123,7 +134,11 @@ def machine_warnings(machine: dict) -> list[str]:
 
 
 def measure_gateway(
-    stack: Stack, concurrency: int, args: argparse.Namespace, direct_cpu_ms: float
+    stack: Stack,
+    concurrency: int,
+    args: argparse.Namespace,
+    direct_cpu_ms: float,
+    speed: HostSpeed | None,
 ) -> dict:
     """Closed-loop HTTP through the gateway; its CPU per request beyond the direct SDK's."""
     stack.emulator.reset()
@@ -142,6 +157,7 @@ def measure_gateway(
             bystanders=profile.sampler_pids if profile else (),
         )
     require_few_errors("gateway", result)
+    _note_speed(result, speed, result["window"])
     result["own_cpu_ms_per_req"] = round(result["cpu_ms_per_req"] - direct_cpu_ms, 3)
     progress(
         f"gateway  C={concurrency}: {result['rps']:.1f} req/s  {_timing(result)}"
@@ -176,7 +192,7 @@ def measure_gateway(
     return result
 
 
-def measure_fixed_rate(stack: Stack, args: argparse.Namespace) -> dict:
+def measure_fixed_rate(stack: Stack, args: argparse.Namespace, speed: HostSpeed | None) -> dict:
     """Open loop at `--rate`: what the gateway adds to each call's latency, queueing included."""
     stack.emulator.reset()
     through = load_gateway.open_loop(stack, DEFAULT_POOL_KEY, args.rate, args.warmup, args.duration)
@@ -188,6 +204,8 @@ def measure_fixed_rate(stack: Stack, args: argparse.Namespace) -> dict:
     direct = tally.summary()
     require_few_errors("fixed rate direct", direct)
     machine = {"gateway": {k: through[k] for k in MACHINE_FIELDS}, "direct": cpu.machine()}
+    _note_speed(machine["gateway"], speed, through["window"])
+    _note_speed(machine["direct"], speed, cpu.window)
     result = {
         "added_p50_ms": round(through["p50_ms"] - direct["p50_ms"], 3),
         "added_p99_ms": round(through["p99_ms"] - direct["p99_ms"], 3),
@@ -219,6 +237,7 @@ PUBLIC_DIRECT = (
     "requests",
     "errors",
     *MACHINE_FIELDS,
+    "host_unit_ms",
 )
 PUBLIC_GATEWAY = (
     "rps",
@@ -234,6 +253,7 @@ PUBLIC_GATEWAY = (
     "system_cpu_share",
     "context_switches_per_req",
     *MACHINE_FIELDS,
+    "host_unit_ms",
     "latency_bound_share",
     "unanswered_at_end",
     "unaccepted_connections",
@@ -249,18 +269,24 @@ def _milliseconds(value: int | None) -> str:
     return "n/a" if value is None else f"{value} ms"
 
 
+def _speed(unit_ms: float | None) -> str:
+    return "" if unit_ms is None else f"; a probe unit took {unit_ms:.2f} ms of CPU"
+
+
 def _database_cpu(ms_per_req: float | None) -> str:
     if ms_per_req is None:
         return "n/a (a backend ended in the window)"
     return f"{ms_per_req:.3f} ms/req"
 
 
-def measure(stack: Stack, concurrency: int, args: argparse.Namespace) -> dict:
+def measure(
+    stack: Stack, concurrency: int, args: argparse.Namespace, speed: HostSpeed | None
+) -> dict:
     """Direct then gateway at one concurrency; `fixed_rate` is filled in by the caller."""
-    direct = measure_direct(stack, concurrency, args)
-    gateway = measure_gateway(stack, concurrency, args, direct["cpu_ms_per_call"])
+    direct = measure_direct(stack, concurrency, args, speed)
+    gateway = measure_gateway(stack, concurrency, args, direct["cpu_ms_per_call"], speed)
     return {
-        "direct": {k: direct[k] for k in PUBLIC_DIRECT},
+        "direct": {k: direct[k] for k in PUBLIC_DIRECT if k in direct},
         "gateway": {k: gateway[k] for k in PUBLIC_GATEWAY if k in gateway},
         "emulator": {"cpu_ms_per_call": direct["emulator_cpu_ms_per_call"]},
         "fixed_rate": None,
@@ -282,7 +308,8 @@ def run(args: argparse.Namespace) -> dict:
     }
     if overrides:
         settings["gateway_env"] = overrides
-    with running_stack(args.latency_ms, overrides) as stack:
+    with ExitStack() as probing, running_stack(args.latency_ms, overrides) as stack:
+        speed = probing.enter_context(probes(BESIDE_LOAD_EVERY_S)) if args.host_speed else None
         workers = stack.gateway.workers()
         progress(
             f"stack up: emulator :{stack.emulator.port} (latency {args.latency_ms} ms),"
@@ -291,8 +318,8 @@ def run(args: argparse.Namespace) -> dict:
             + (f", gateway env {overrides}" if overrides else "")
         )
         levels = SWEEP_CONCURRENCY if args.sweep else (args.concurrency,)
-        runs = [measure(stack, concurrency, args) for concurrency in levels]
-        fixed_rate = measure_fixed_rate(stack, args)
+        runs = [measure(stack, concurrency, args, speed) for concurrency in levels]
+        fixed_rate = measure_fixed_rate(stack, args, speed)
     for result in runs:
         result.update(fixed_rate=fixed_rate, **settings)
     if not args.sweep:
@@ -327,6 +354,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--rate", type=float, default=100, help="fixed-rate phase, req/s")
     parser.add_argument(
         "--profile", action="store_true", help="py-spy the workers during the gateway phase"
+    )
+    parser.add_argument(
+        "--host-speed",
+        action="store_true",
+        help="probe each vCPU's speed beside the load (bench/host_speed.py; 1 %% of each)",
     )
     parser.add_argument(
         "--gateway-env",

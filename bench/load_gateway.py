@@ -174,6 +174,7 @@ def closed_loop(
             else round(probe.database_cpu_s * 1000 / requests, 3)
         ),
         **cpu.machine(),
+        "window": cpu.window,
         "unaccepted_connections": probe.unaccepted,
         "workers": [
             {
@@ -196,4 +197,4 @@ def open_loop(stack: Stack, pool_key: str, rate: float, warmup_s: float, duratio
     )
     if probe.cpu is None:
         raise BenchFailed("the load generator never closed its window")
-    return {**result, **probe.cpu.machine()}
+    return {**result, **probe.cpu.machine(), "window": probe.cpu.window}

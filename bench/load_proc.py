@@ -242,6 +242,12 @@ class CpuUse:
     wall_s: float
     host_io_stalled_s: float | None = None
     host_io_longest_wait_s: float | None = None
+    started_at: float = 0.0
+
+    @property
+    def window(self) -> tuple[float, float]:
+        """When the window opened and closed, in `time.monotonic()` seconds."""
+        return self.started_at, self.started_at + self.wall_s
 
     def total(self, pids: Iterable[int]) -> float:
         return sum(self.per_pid[pid] for pid in pids)
@@ -303,4 +309,5 @@ class CpuWindow:
             wall_s=time.monotonic() - self._started,
             host_io_stalled_s=stalled,
             host_io_longest_wait_s=longest,
+            started_at=self._started,
         )
