@@ -1,13 +1,13 @@
 """`python -m bench.host_speed`: how fast this machine's vCPUs run now; `bench.load --host-speed`
 reads the same beside a run.
 
-On this machine (a KVM guest with two vCPUs) a fixed piece of Python costs one of two amounts
-of CPU time, about 1.6 × apart, and each vCPU switches between them on its own, within
-seconds, with no stolen time to show for it. Every number in milliseconds moves with that,
+On this machine (a KVM guest with two vCPUs) a fixed piece of Python runs at a quick speed or
+1.3–1.7 × slower, and each vCPU switches between the two on its own, within seconds, with no
+stolen time to show for it. Every number in milliseconds moves with that,
 and so do `own_cpu_ms_per_req` and `ratio`, which set a phase that ran on one machine
 against a phase that may have run on the other. A probe process pinned to each vCPU runs a
 fixed unit of work and notes the CPU time it took: `host_unit_ms` is a window's mean over
-every vCPU, about 0.9 ms where the vCPUs ran quick throughout and 1.4–1.6 where slow.
+every vCPU, about 0.9 ms where the vCPUs ran quick throughout and 1.2–1.6 where slow.
 
 Standalone, the probes run their units back to back for `--seconds` (on an otherwise idle
 machine: they keep every vCPU busy), and the last stdout line is JSON: `{"seconds", "cpus":
