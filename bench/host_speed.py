@@ -30,6 +30,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from bench.load_stats import percentile
+
 ROOT = Path(__file__).resolve().parent.parent
 UNIT_STEPS = 10_000
 BESIDE_LOAD_EVERY_S = 0.2
@@ -82,6 +84,10 @@ class HostSpeed:
             process.wait()
 
     @property
+    def cpus(self) -> list[int]:
+        return list(self._probes)
+
+    @property
     def pids(self) -> list[int]:
         return [process.pid for process, _ in self._probes.values()]
 
@@ -96,7 +102,7 @@ class HostSpeed:
 
     def unit_ms(self, start: float, stop: float) -> float | None:
         """A window's mean unit cost over every vCPU; None when no probe finished a unit in it."""
-        found = [ms for cpu in self._probes for ms in self.units(cpu, start, stop)]
+        found = [ms for cpu in self.cpus for ms in self.units(cpu, start, stop)]
         return round(statistics.fmean(found), 3) if found else None
 
 
@@ -111,19 +117,14 @@ def probes(every_s: float) -> Iterator[HostSpeed]:
             speed.close()
 
 
-def _percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(len(ordered) * share))]
-
-
 def measure(seconds: float) -> dict:
     with probes(every_s=0) as speed:
         start = time.monotonic()
         time.sleep(seconds)
         stop = time.monotonic()
         cpus = []
-        for cpu in sorted(os.sched_getaffinity(0)):
-            found = speed.units(cpu, start, stop)
+        for cpu in speed.cpus:
+            found = sorted(speed.units(cpu, start, stop))
             if not found:
                 continue
             cpus.append(
@@ -131,8 +132,8 @@ def measure(seconds: float) -> dict:
                     "cpu": cpu,
                     "units": len(found),
                     "unit_ms": round(statistics.fmean(found), 3),
-                    "quickest_ms": round(_percentile(found, 0.05), 3),
-                    "slowest_ms": round(_percentile(found, 0.95), 3),
+                    "quickest_ms": round(percentile(found, 0.05), 3),
+                    "slowest_ms": round(percentile(found, 0.95), 3),
                 }
             )
     return {"seconds": seconds, "cpus": cpus}
